@@ -1,0 +1,37 @@
+# The two set-up commands of the README are `make demo` and `make test`;
+# both create .venv on first use, so a fresh clone needs only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR := demo-data
+DEMO_MESSAGES ?= 3000
+
+.PHONY: install test lint fmt demo bench clean
+
+$(BIN)/govmail: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(BIN)/govmail
+
+install: $(BIN)/govmail
+
+lint: install
+	$(BIN)/ruff check index search web tests bench wsgi.py
+
+fmt: install
+	$(BIN)/ruff format index search web tests bench wsgi.py
+
+test: install lint
+	$(BIN)/python -m pytest -q
+
+demo: install
+	$(BIN)/govmail sample $(DEMO_DIR)/archive --messages $(DEMO_MESSAGES) --seed 1
+	GOVMAIL_INDEX=$(DEMO_DIR)/index $(BIN)/govmail index $(DEMO_DIR)/archive
+	GOVMAIL_INDEX=$(DEMO_DIR)/index $(BIN)/govmail serve --host 127.0.0.1 --port 5000
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info

@@ -1,0 +1,82 @@
+"""Message record -> Whoosh document, keyed by the field names of ``search.schema``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC
+
+from index.records import Message
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who wrote a message, after aliases: the name every facet and filter uses."""
+
+    name: str
+    email: str | None = None
+    group: str | None = None
+    affiliation: str | None = None
+    # Every spelling and address seen for this person, searchable with from:.
+    aliases: tuple[str, ...] = ()
+
+
+def fallback_identity(message: Message) -> Identity:
+    """The identity a message gives on its own, before any alias resolution."""
+    name = message.author.name or message.author.email or "(unknown)"
+    return Identity(name=name, email=message.author.email)
+
+
+def to_document(message: Message, identity: Identity | None = None) -> dict[str, object]:
+    identity = identity or fallback_identity(message)
+    date = message.date.astimezone(UTC).replace(tzinfo=None) if message.date else None
+    author_words = {identity.name, *(identity.aliases)}
+    for extra in (message.author.name, message.author.email, identity.email):
+        if extra:
+            author_words.add(extra)
+    quoted_authors = sorted({q.author for q in message.quotes if q.author})
+    doc: dict[str, object] = {
+        "message_id": message.message_id,
+        "thread_id": message.thread_id or message.message_id,
+        "list": ",".join(message.lists),
+        "author": identity.name,
+        "author_text": " ".join(sorted(author_words)),
+        "subject": message.subject,
+        "subject_normalized": message.subject_normalized,
+        "original": message.original_text,
+        "quoted": message.quoted_text,
+        "quoted_author": ",".join(a.replace(",", " ") for a in quoted_authors),
+        "signature": message.signature,
+        "footer": message.footer,
+        "references": " ".join(message.references),
+        "quotes_json": json.dumps([q.to_json() for q in message.quotes], ensure_ascii=False),
+        "charset_json": json.dumps(message.charset.to_json(), ensure_ascii=False),
+        "attachments_json": json.dumps(
+            [a.to_json() for a in message.attachments], ensure_ascii=False
+        ),
+        "source_json": json.dumps(message.source.to_json(), ensure_ascii=False),
+        "meta_json": json.dumps(
+            {
+                "author_name": message.author.name,
+                "author_source": message.author.source,
+                "date_source": message.date_source,
+                "message_id_source": message.message_id_source,
+                "notes": list(message.notes),
+            },
+            ensure_ascii=False,
+        ),
+        "headers": message.headers,
+    }
+    if identity.email:
+        doc["email"] = identity.email
+    if identity.group:
+        doc["group"] = identity.group
+    if identity.affiliation:
+        doc["affiliation"] = identity.affiliation
+    if message.in_reply_to:
+        doc["in_reply_to"] = message.in_reply_to
+    if date is not None:
+        doc["date"] = date
+        doc["year"] = f"{date.year:04d}"
+        doc["month"] = f"{date.year:04d}-{date.month:02d}"
+    return doc

@@ -1,0 +1,219 @@
+"""The typed records that flow one way through the ingestion pipeline.
+
+Each stage returns a new frozen record; only :class:`Message` leaves ``index/``.
+A stage that cannot go on raises :class:`search.errors.MessageError`; the pipeline
+turns that (or any unexpected exception) into a :class:`Rejection`, so that
+``read == recorded + duplicates + rejected`` holds by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a message was read: a file path plus a key inside it.
+
+    ``key`` is the byte offset of the message in an mbox or pipermail file (as a
+    decimal string), the file name for a Maildir message, and "" for a file
+    that holds exactly one message.
+    """
+
+    path: str
+    key: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.key}" if self.key else self.path
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": self.path, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """The bytes of one message as a source yielded them.
+
+    ``format`` is one of "mbox", "pipermail", "maildir", "eml", "body" (a bare
+    HTML or text body without headers). ``envelope`` is the mbox ``From `` line
+    when there was one; ``list_hint`` the list name the source implies
+    (pipermail folder or configured name).
+    """
+
+    source: SourceRef
+    data: bytes
+    format: str
+    envelope: str | None = None
+    list_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CharsetReport:
+    """What the bytes said they were, what we decoded them as, and every repair."""
+
+    declared: str | None
+    used: str
+    repairs: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"declared": self.declared, "used": self.used, "repairs": list(self.repairs)}
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One paragraph-like run of body text with its quoting context.
+
+    ``depth`` 0 is the author's own text; 1 quotes the parent, 2 the grandparent.
+    ``kind`` is "text", "attribution" (a "X wrote:" line or an Outlook header
+    block, which names the quoted author but is neither original nor quoted
+    text), "signature" or "footer". ``author``/``cite_id`` carry what the
+    markup or an attribution line says about who is quoted.
+    """
+
+    text: str
+    depth: int = 0
+    kind: str = "text"
+    author: str | None = None
+    cite_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    author: str | None
+    message_id: str | None
+    depth: int
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "author": self.author,
+            "message_id": self.message_id,
+            "depth": self.depth,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A body divided into the author's words and everything that is not theirs."""
+
+    original_text: str
+    quoted_text: str
+    quotes: tuple[Quote, ...] = ()
+    signature: str = ""
+    footer: str = ""
+    # A name found at a sign-off ("Parminder" above "X wrote:"); used to infer
+    # the author of header-less bodies.
+    signoff: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    name: str | None
+    email: str | None
+    # "header", "pipermail", "signoff", "attribution" or None when unknown.
+    source: str | None = "header"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "email": self.email, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str | None
+    content_type: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filename": self.filename, "content_type": self.content_type, "size": self.size}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """The finished record: what ``govmail inspect`` prints and the writer indexes."""
+
+    message_id: str
+    source: SourceRef
+    lists: tuple[str, ...]
+    subject: str
+    subject_normalized: str
+    author: Author
+    date: datetime | None
+    date_source: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    original_text: str
+    quoted_text: str
+    quotes: tuple[Quote, ...]
+    signature: str
+    footer: str
+    charset: CharsetReport
+    attachments: tuple[Attachment, ...] = ()
+    # "header" when Message-ID came from the message, "content" when derived.
+    message_id_source: str = "header"
+    thread_id: str | None = None
+    # Decoded header block, for the "raw decoded source" view.
+    headers: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def list(self) -> str | None:
+        return self.lists[0] if self.lists else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as DESIGN.md's ``govmail inspect`` keys."""
+        return {
+            "message_id": self.message_id,
+            "message_id_source": self.message_id_source,
+            "source": self.source.to_json(),
+            "list": self.list,
+            "lists": list(self.lists),
+            "subject": self.subject,
+            "subject_normalized": self.subject_normalized,
+            "author": self.author.to_json(),
+            "date": iso_utc(self.date),
+            "date_source": self.date_source,
+            "in_reply_to": self.in_reply_to,
+            "references": list(self.references),
+            "thread_id": self.thread_id,
+            "original_text": self.original_text,
+            "quoted_text": self.quoted_text,
+            "quotes": [q.to_json() for q in self.quotes],
+            "signature": self.signature,
+            "footer": self.footer,
+            "charset": self.charset.to_json(),
+            "attachments": [a.to_json() for a in self.attachments],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A message (or a whole source) that could not be recorded, and why."""
+
+    source: SourceRef
+    stage: str
+    reason: str
+    internal: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.source} [{self.stage}] {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source.to_json(),
+            "stage": self.stage,
+            "reason": self.reason,
+            "internal": self.internal,
+        }
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, the one date format of every output."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

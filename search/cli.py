@@ -1,0 +1,243 @@
+"""The ``govmail`` command line: the composition root of index, search and web.
+
+Each command imports what it needs inside its body, so ``govmail search`` starts
+without loading Flask or the ingestion pipeline. Errors a user can cause arrive as
+:class:`GovmailError` and leave as one ``Error: ...`` line on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from search import config as config_module
+from search.errors import GovmailError, QueryError
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> config_module.Settings:
+    base: config_module.Settings = ctx.obj["settings"]
+    return base.with_overrides(**overrides)
+
+
+def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn GovmailError into a one-line message; bad queries exit 2, other errors 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except QueryError as exc:
+            click.echo(f"Error: bad query: {exc}", err=True)
+            sys.exit(2)
+        except GovmailError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Index directory (default: $GOVMAIL_INDEX, then the config file, then "
+    "$XDG_DATA_HOME/govmail/index).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: $GOVMAIL_CONFIG).",
+)
+@click.version_option(package_name="govmail")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """govmail: search the mailing-list archives of Internet governance.
+
+    Typical use: `govmail index ARCHIVE...` once, `govmail serve` to browse,
+    `govmail search QUERY` from the shell, and `govmail reindex` from cron.
+    """
+    ctx.ensure_object(dict)
+    try:
+        ctx.obj["settings"] = config_module.load(config_path)
+    except GovmailError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+# ---- ingestion ---------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--messages", "-n", type=click.IntRange(1), default=2000, show_default=True,
+              help="Number of messages to generate.")
+@click.option("--seed", "-s", type=int, default=1, show_default=True,
+              help="Random seed; the same seed always writes the same archive.")
+@click.option("--format", "formats", default="mbox", show_default=True,
+              help="Comma-separated output forms: mbox, maildir, eml, body (header-less HTML "
+              "bodies), or all.")
+@reports_errors
+def sample(outdir: Path, messages: int, seed: int, formats: str) -> None:
+    """Write a deterministic, realistic governance-list archive to OUTDIR."""
+    from index.sample import write_sample
+
+    chosen = {"mbox", "maildir", "eml", "body"} if formats == "all" else set(formats.split(","))
+    summary = write_sample(outdir, messages=messages, seed=seed, formats=chosen)
+    click.echo(summary, err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["plain", "json", "jsonl"]), default="plain",
+              show_default=True, help="plain: readable; json: one array; jsonl: one object a line.")
+@click.option("--list", "list_name", default=None, help="List name for messages that name none.")
+@click.pass_context
+@reports_errors
+def inspect(ctx: click.Context, paths: tuple[Path, ...], fmt: str, list_name: str | None) -> None:
+    """Parse PATHS (files or folders of any supported format) and print the records.
+
+    Touches no index. Messages that cannot be parsed are listed on stderr with their
+    source location and reason.
+    """
+    from index.inspect import run_inspect
+
+    settings = _settings(ctx)
+    ok = run_inspect(paths, settings, fmt=fmt, list_name=list_name, out=sys.stdout, err=sys.stderr)
+    sys.exit(0 if ok else 1)
+
+
+@cli.command("index")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@index_option
+@click.option("--list", "list_name", default=None, help="List name for messages that name none.")
+@click.option("--jobs", "-j", type=click.IntRange(0), default=None,
+              help="Parser worker processes (0 = one per core).")
+@click.option("--aliases", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Author aliases file (CSV or TOML).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+@reports_errors
+def index_command(ctx: click.Context, sources: tuple[Path, ...], index_dir: Path | None,
+                  list_name: str | None, jobs: int | None, aliases: Path | None,
+                  quiet: bool) -> None:
+    """Index SOURCES (mbox, Maildir, .eml, pipermail, folders) incrementally.
+
+    Indexing the same archive twice leaves the same documents. Ends with the counts:
+    read = indexed + duplicates + reported.
+    """
+    from index.indexer import index_paths
+
+    settings = _settings(ctx, index_dir=index_dir, jobs=jobs, aliases=aliases)
+    report = index_paths(sources, settings, list_name=list_name, progress=not quiet)
+    click.echo(report.summary(), err=True)
+    for rejection in report.rejections:
+        click.echo(f"reported: {rejection}", err=True)
+
+
+@cli.command()
+@click.pass_context
+@reports_errors
+def reindex(ctx: click.Context) -> None:
+    """Index only what is new in the configured sources since the last run."""
+    from index.incremental import reindex_configured
+
+    report = reindex_configured(_settings(ctx))
+    click.echo(report.summary(), err=True)
+
+
+@cli.command()
+@click.option("--every", default="15m", show_default=True,
+              help="Interval: a number with s, m or h (e.g. 90s, 15m, 1h).")
+@click.pass_context
+@reports_errors
+def watch(ctx: click.Context, every: str) -> None:
+    """Run `reindex` on a schedule in the foreground until SIGINT or SIGTERM."""
+    from index.incremental import watch_configured
+
+    watch_configured(_settings(ctx), every)
+
+
+# ---- searching -----------------------------------------------------------------
+
+
+@cli.command("search")
+@click.argument("query", nargs=-1, required=True)
+@index_option
+@click.option("--limit", "-l", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="Hits per page.")
+@click.option("--page", "-p", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance",
+              show_default=True, help="date = oldest first, -date = newest first.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]),
+              default="table", show_default=True)
+@click.option("--facets", "show_facets", is_flag=True, help="Print facet counts too.")
+@click.option("--count", "count_only", is_flag=True, help="Print only the number of hits.")
+@click.option("--filter", "filters", multiple=True, metavar="FACET=VALUE",
+              help="Exact facet filter, e.g. --filter list=governance (repeatable).")
+@click.pass_context
+@reports_errors
+def search_command(ctx: click.Context, query: tuple[str, ...], index_dir: Path | None,
+                   limit: int, page: int, sort: str, fmt: str, show_facets: bool,
+                   count_only: bool, filters: tuple[str, ...]) -> None:
+    """Search the index. Exit status: 0 with hits, 1 with none, 2 on error.
+
+    Bare words search the authors' own words and subjects; see the README for
+    quoted:, all:, from:, subject:, list:, thread:, id:, quotes:, group: and date:.
+    """
+    from search.output import run_search
+
+    settings = _settings(ctx, index_dir=index_dir)
+    found = run_search(settings, " ".join(query), limit=limit, page=page, sort=sort, fmt=fmt,
+                       show_facets=show_facets, count_only=count_only, filters=filters,
+                       out=sys.stdout)
+    sys.exit(0 if found else 1)
+
+
+@cli.command()
+@index_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_context
+@reports_errors
+def stats(ctx: click.Context, index_dir: Path | None, fmt: str) -> None:
+    """Print messages, authors, lists, date range and index size."""
+    from search.output import run_stats
+
+    run_stats(_settings(ctx, index_dir=index_dir), fmt=fmt, out=sys.stdout)
+
+
+# ---- serving -------------------------------------------------------------------
+
+
+@cli.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Worker threads of the WSGI server.")
+@click.pass_context
+@reports_errors
+def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, threads: int) -> None:
+    """Serve the web interface and JSON API with waitress (a production WSGI server)."""
+    import waitress
+
+    from web import create_app
+
+    settings = _settings(ctx, index_dir=index_dir)
+    app = create_app(settings)
+    click.echo(f"govmail: serving {settings.index_dir} on http://{host}:{port}/", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="govmail")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

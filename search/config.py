@@ -1,0 +1,165 @@
+"""Settings: every knob declared once with its default and help, loaded with a fixed precedence.
+
+Precedence, highest first: explicit overrides (CLI options), ``GOVMAIL_<NAME>``
+environment variables, the TOML file (``--config`` or ``$GOVMAIL_CONFIG``), defaults.
+The README's "Configuration" section lists exactly the keys of :data:`SETTINGS` and
+:class:`SourceConfig`; ``tests/test_docs.py`` keeps them in step.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from search.errors import ConfigError
+
+
+def default_index_dir() -> Path:
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "govmail" / "index"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """One configured source: a path (mbox, Maildir, folder, pipermail folder) and its list."""
+
+    path: Path
+    list: str | None = None
+    aliases: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    section: str = ""
+
+
+# One table; Settings below mirrors it and a test checks that they agree.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("index_dir", None, "Index directory (default $XDG_DATA_HOME/govmail/index)."),
+    Setting("aliases", None, "CSV or TOML file of author aliases, affiliations and groups."),
+    Setting("jobs", 0, "Parser worker processes for indexing (0 = one per core)."),
+    Setting("batch_size", 20000, "Messages per index commit during bulk indexing."),
+    Setting("lock_timeout", 30.0, "Seconds a writer waits for another writer's lock."),
+    Setting("max_message_bytes", 25 * 1024 * 1024, "Largest message parsed in full.", "limits"),
+    Setting("max_mime_depth", 32, "Deepest multipart nesting followed.", "limits"),
+    Setting("max_mime_parts", 1000, "Most MIME parts read from one message.", "limits"),
+    Setting("max_html_depth", 400, "Deepest HTML element nesting converted to text.", "limits"),
+    Setting("max_text_chars", 2_000_000, "Longest body text kept per message.", "limits"),
+    Setting("parse_timeout", 20.0, "Seconds one message may take to parse.", "limits"),
+    Setting("obfuscate_addresses", True, "Hide e-mail addresses on web pages.", "web"),
+    Setting("page_size", 20, "Hits per page.", "web"),
+    Setting("max_page_size", 100, "Largest page size a client may ask for.", "web"),
+    Setting("max_query_length", 1000, "Longest query accepted, in characters.", "web"),
+    Setting("max_query_terms", 64, "Most terms a query may expand to (wildcards included).", "web"),
+    Setting("max_page", 500, "Deepest result page served.", "web"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    index_dir: Path = field(default_factory=default_index_dir)
+    aliases: Path | None = None
+    jobs: int = 0
+    batch_size: int = 20000
+    lock_timeout: float = 30.0
+    max_message_bytes: int = 25 * 1024 * 1024
+    max_mime_depth: int = 32
+    max_mime_parts: int = 1000
+    max_html_depth: int = 400
+    max_text_chars: int = 2_000_000
+    parse_timeout: float = 20.0
+    obfuscate_addresses: bool = True
+    page_size: int = 20
+    max_page_size: int = 100
+    max_query_length: int = 1000
+    max_query_terms: int = 64
+    max_page: int = 500
+    sources: tuple[SourceConfig, ...] = ()
+    config_path: Path | None = None
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Apply the non-None overrides (CLI options win over everything)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "index_dir" in given:
+            given["index_dir"] = Path(given["index_dir"])
+        return replace(self, **given)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = kinds[name]
+    try:
+        if kind in ("Path", "Path | None"):
+            return None if value in (None, "") else Path(value).expanduser()
+        if kind == "bool":
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: cannot use {value!r} ({exc})") from exc
+    return value
+
+
+def load(config_path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Settings from defaults, then the TOML file, then GOVMAIL_* environment variables."""
+    env = dict(os.environ if env is None else env)
+    path = config_path or env.get("GOVMAIL_CONFIG")
+    values: dict[str, Any] = {}
+    sources: list[SourceConfig] = []
+    if path:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        known = {s.name: s for s in SETTINGS}
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in ("limits", "web", "index") and isinstance(value, dict):
+                flat.update(value)
+            elif key == "source":
+                continue
+            else:
+                flat[key] = value
+        for key, value in flat.items():
+            if key not in known:
+                raise ConfigError(f"{path}: unknown setting {key!r}")
+            values[key] = _coerce(key, value)
+        base = path.parent
+        for entry in data.get("source", []):
+            if "path" not in entry:
+                raise ConfigError(f"{path}: every [[source]] needs a path")
+            src_path = (base / Path(entry["path"]).expanduser()).resolve()
+            aliases = entry.get("aliases")
+            sources.append(
+                SourceConfig(
+                    path=src_path,
+                    list=entry.get("list"),
+                    aliases=(base / aliases).resolve() if aliases else None,
+                )
+            )
+        if "index_dir" in values and values["index_dir"] is not None:
+            values["index_dir"] = (base / values["index_dir"]).resolve()
+        if values.get("aliases") is not None:
+            values["aliases"] = (base / values["aliases"]).resolve()
+    for setting in SETTINGS:
+        env_value = env.get(f"GOVMAIL_{setting.name.upper()}")
+        if env_value is not None:
+            values[setting.name] = _coerce(setting.name, env_value)
+    if env.get("GOVMAIL_INDEX"):
+        values["index_dir"] = Path(env["GOVMAIL_INDEX"]).expanduser()
+    if values.get("index_dir") is None:
+        values.pop("index_dir", None)
+    return Settings(**values, sources=tuple(sources), config_path=Path(path) if path else None)

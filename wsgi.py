@@ -1,0 +1,8 @@
+"""WSGI entry point: `gunicorn wsgi:app` or `waitress-serve wsgi:app`.
+
+Settings come from $GOVMAIL_CONFIG / $GOVMAIL_INDEX and friends (see README).
+"""
+
+from web import create_app
+
+app = create_app()
