@@ -17,8 +17,9 @@ from typing import Any
 from search.errors import ConfigError
 
 
-def default_index_dir() -> Path:
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+def default_index_dir(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    data_home = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data_home) / "govmail" / "index"
 
 
@@ -161,5 +162,5 @@ def load(config_path: str | Path | None = None, env: dict[str, str] | None = Non
     if env.get("GOVMAIL_INDEX"):
         values["index_dir"] = Path(env["GOVMAIL_INDEX"]).expanduser()
     if values.get("index_dir") is None:
-        values.pop("index_dir", None)
+        values["index_dir"] = default_index_dir(env)
     return Settings(**values, sources=tuple(sources), config_path=Path(path) if path else None)
