@@ -30,8 +30,11 @@ demo: install
 	GOVMAIL_INDEX=$(DEMO_DIR)/index $(BIN)/govmail index $(DEMO_DIR)/archive
 	GOVMAIL_INDEX=$(DEMO_DIR)/index $(BIN)/govmail serve --host 127.0.0.1 --port 5000
 
-bench: install
+bench: bench-install
 	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info
+
+bench-install: install
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
