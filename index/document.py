@@ -27,20 +27,25 @@ def fallback_identity(message: Message) -> Identity:
     return Identity(name=name, email=message.author.email)
 
 
+def author_text(identity: Identity, name: str | None, email: str | None) -> str:
+    """What from:/author: search: the canonical name, every known spelling, this message's own."""
+    words = {identity.name, *identity.aliases}
+    for extra in (name, email, identity.email):
+        if extra:
+            words.add(extra)
+    return " ".join(sorted(words))
+
+
 def to_document(message: Message, identity: Identity | None = None) -> dict[str, object]:
     identity = identity or fallback_identity(message)
     date = message.date.astimezone(UTC).replace(tzinfo=None) if message.date else None
-    author_words = {identity.name, *(identity.aliases)}
-    for extra in (message.author.name, message.author.email, identity.email):
-        if extra:
-            author_words.add(extra)
     quoted_authors = sorted({q.author for q in message.quotes if q.author})
     doc: dict[str, object] = {
         "message_id": message.message_id,
         "thread_id": message.thread_id or message.message_id,
         "list": ",".join(message.lists),
         "author": identity.name,
-        "author_text": " ".join(sorted(author_words)),
+        "author_text": author_text(identity, message.author.name, message.author.email),
         "subject": message.subject,
         "subject_normalized": message.subject_normalized,
         "original": message.original_text,
@@ -58,6 +63,9 @@ def to_document(message: Message, identity: Identity | None = None) -> dict[str,
         "meta_json": json.dumps(
             {
                 "author_name": message.author.name,
+                # The address as the message gave it, so that the catalog can be
+                # rebuilt from stored fields after a crash.
+                "author_email": message.author.email,
                 "author_source": message.author.source,
                 "date_source": message.date_source,
                 "message_id_source": message.message_id_source,

@@ -48,7 +48,7 @@ def known_message() -> tuple[str, str]:
     for sample in generate(MESSAGES, seed=1):
         words = sample.original_text.split()
         if not sample.in_reply_to and not sample.is_bare_body and len(words) > 20:
-            return sample.message_id, " ".join(words[5:13])
+            return sample.message_id.strip("<>"), " ".join(words[5:13])
     raise AssertionError("the sample has no thread starter")
 
 

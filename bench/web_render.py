@@ -1,0 +1,172 @@
+"""How long the search page takes to render, facets and timeline included (not a test).
+
+Builds (once, cached under bench/out/) an index of 20,000 generated messages from the
+ground truth of ``index.sample`` (records written straight through
+``index.document.to_document``: this measures the web layer, not ingestion), then asks
+the Flask test client for search pages and prints the median and p95 per kind of page.
+
+    .venv/bin/python -m bench.web_render [--messages 20000] [--repeat 30] [--index DIR]
+
+The issue's target: a search page with facets under 150 ms at the median on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+from tests.conftest import REPO
+
+OUT = REPO / "bench" / "out"
+TARGET_MS = 150.0
+
+
+def build_index(directory: Path, messages: int, seed: int = 1) -> Path:
+    from whoosh import index as whoosh_index
+
+    from index.document import Identity, to_document
+    from index.records import Author, CharsetReport, Message, Quote, SourceRef
+    from index.sample import generate
+    from search.schema import SCHEMA
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ix = whoosh_index.create_in(str(directory), SCHEMA)
+    seen: set[str] = set()
+    started = time.perf_counter()
+    with ix.writer(limitmb=256) as writer:
+        for sample in generate(messages, seed):
+            message_id = sample.message_id or f"sample-{sample.index}@bench.invalid"
+            if message_id in seen:
+                continue
+            seen.add(message_id)
+            quotes = ()
+            if sample.quoted_text:
+                quotes = (
+                    Quote(sample.quoted_author, sample.quoted_message_id, 1, sample.quoted_text),
+                )
+            message = Message(
+                message_id=message_id,
+                source=SourceRef("bench", str(sample.index)),
+                lists=sample.lists,
+                subject=sample.subject,
+                subject_normalized=sample.subject,
+                author=Author(sample.author_name, sample.author_email),
+                date=sample.date,
+                date_source="header",
+                in_reply_to=sample.in_reply_to,
+                references=sample.references,
+                original_text=sample.original_text,
+                quoted_text=sample.quoted_text,
+                quotes=quotes,
+                signature=sample.signature,
+                footer=sample.footer,
+                charset=CharsetReport(sample.charset, sample.charset),
+                thread_id=sample.thread_root or message_id,
+            )
+            identity = Identity(
+                name=sample.author_name or sample.author_email or "(unknown)",
+                email=sample.author_email,
+            )
+            writer.add_document(**to_document(message, identity))
+    print(
+        f"indexed {len(seen):,} messages in {time.perf_counter() - started:.0f} s into {directory}"
+    )
+    return directory
+
+
+def pages_to_render(client: object) -> list[tuple[str, str]]:
+    """(kind, url): the everything page is the worst case, facets over the whole index."""
+    api = client.get("/api/search?size=1").get_json()  # type: ignore[attr-defined]
+    author = api["facets"]["author"][0][0]
+    year = api["facets"]["year"][len(api["facets"]["year"]) // 2][0]
+    listname = api["facets"]["list"][0][0]
+    return [
+        ("everything, newest first", "/search"),
+        ("one common word", "/search?q=governance"),
+        ("two words", "/search?q=internet+policy"),
+        ("phrase", '/search?q="civil+society"'),
+        ("word + quoted text too", "/search?q=accountability&quoted=1"),
+        ("word + list + year facets", f"/search?q=internet&list={listname}&year={year}"),
+        ("author facet, page 3", f"/search?author={author.replace(' ', '+')}&page=3"),
+        ("word, sorted by date", "/search?q=multistakeholder&sort=-date"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--index", type=Path, default=None, help="An existing index to use instead of building one."
+    )
+    args = parser.parse_args()
+
+    from search.config import Settings
+    from web import create_app
+
+    directory = args.index or OUT / f"web-index-{args.messages}"
+    if (
+        args.index is None
+        and not (directory / "_MAIN_WRITELOCK").exists()
+        and not any(directory.glob("*.toc"))
+    ):
+        build_index(directory, args.messages)
+    app = create_app(Settings(index_dir=directory))
+    client = app.test_client()
+    total = app.extensions["govmail"].stats()["messages"]
+    rows = []
+    for kind, url in pages_to_render(client):
+        response = client.get(url)  # warm caches (facet columns, searcher)
+        assert response.status_code == 200, (url, response.status_code)
+        walls, cpus = [], []
+        for _ in range(args.repeat):
+            wall, cpu = time.perf_counter(), time.process_time()
+            client.get(url).get_data()
+            cpus.append((time.process_time() - cpu) * 1000)
+            walls.append((time.perf_counter() - wall) * 1000)
+        api = client.get(url.replace("/search", "/api/search", 1)).get_json()
+        engine_ms = statistics.median(
+            client.get(url.replace("/search", "/api/search", 1)).get_json()["elapsed_ms"]
+            for _ in range(5)
+        )
+        rows.append(
+            (
+                kind,
+                api["total"],
+                statistics.median(walls),
+                percentile(walls, 0.95),
+                statistics.median(cpus),
+                engine_ms,
+            )
+        )
+    load = os.getloadavg()[0]
+    print(
+        f"\nsearch page render, {total:,} messages, {args.repeat} runs each (Flask test client, "
+        f"whole page with facets and timeline; load average {load:.1f} on {os.cpu_count()} cores)"
+    )
+    print(
+        f"{'page':<28} {'hits':>7} {'median ms':>10} {'p95 ms':>8} {'cpu ms':>8} {'engine ms':>10}"
+    )
+    for kind, hits, median, p95, cpu, engine_ms in rows:
+        print(f"{kind:<28} {hits:>7,} {median:>10.1f} {p95:>8.1f} {cpu:>8.1f} {engine_ms:>10.1f}")
+    overall = statistics.median(r[2] for r in rows)
+    overall_cpu = statistics.median(r[4] for r in rows)
+    verdict = "meets" if overall < TARGET_MS else "misses"
+    print(
+        f"{'median of medians':<28} {'':>7} {overall:>10.1f} {'':>8} {overall_cpu:>8.1f}   "
+        f"({verdict} the {TARGET_MS:.0f} ms target in wall time)"
+    )
+    print("cpu ms is this process's CPU time per page: the wall time of an idle machine.")
+    print("engine ms is Results.elapsed_ms (search + facets); the rest is Flask and Jinja.")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""The splitting stage's one entry point: decoded body text -> :class:`Split`.
+
+The pipeline hands over already-decoded Unicode; HTML goes through :mod:`index.html`,
+anything else through :mod:`index.plain`, and both block lists through
+:func:`index.quotes.split`.
+"""
+
+from __future__ import annotations
+
+from index.html import html_blocks
+from index.plain import plain_blocks
+from index.quotes import split
+from index.records import Split
+from search.config import Settings
+
+
+def split_body(text: str, content_type: str, settings: Settings | None = None) -> Split:
+    """Split a body into original, quoted, signature and footer text."""
+    settings = settings or Settings()
+    text = text[: settings.max_text_chars]
+    if "html" in content_type.split(";", 1)[0].lower():
+        blocks = html_blocks(text, settings.max_html_depth)
+    else:
+        blocks = plain_blocks(text)
+    return split(blocks)

@@ -1,0 +1,377 @@
+"""The catalog: a SQLite sidecar (``catalog.sqlite``, WAL) beside the Whoosh index.
+
+It owns what Whoosh is bad at: one row per indexed message (for dedupe without
+``update_document``, for threading and for author identity), the per-source read
+state that lets ``reindex`` skip what it has seen, and the identities the stored
+documents were written with.
+
+Commit order (the writer's two phases): the Whoosh commit happens first, then the
+catalog commit, which also records the Whoosh generation it matches. A crash
+between the two leaves Whoosh one generation ahead; :meth:`Catalog.needs_reconcile`
+sees that on the next start and the writer rebuilds the message rows from the
+stored fields (Whoosh is the truth for messages; source offsets simply stay behind,
+so the next read sees those messages again and counts them as duplicates).
+It does not own threading or identity rules (``threads``, ``identity``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from index.records import Message
+
+CATALOG_NAME = "catalog.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS messages (
+    message_id TEXT PRIMARY KEY,
+    thread_id TEXT,
+    in_reply_to TEXT,
+    refs TEXT NOT NULL DEFAULT '',
+    subject_normalized TEXT NOT NULL DEFAULT '',
+    is_reply INTEGER NOT NULL DEFAULT 0,
+    date REAL,
+    lists TEXT NOT NULL DEFAULT '',
+    author_name TEXT,
+    author_email TEXT,
+    author_key TEXT,
+    source_path TEXT NOT NULL DEFAULT '',
+    source_key TEXT NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS sources (
+    path TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    inode INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    head_fp TEXT NOT NULL,
+    tail_fp TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seen_files (
+    source TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    PRIMARY KEY (source, name)
+);
+CREATE TABLE IF NOT EXISTS identities (
+    author_key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT,
+    grp TEXT,
+    affiliation TEXT
+);
+"""
+
+REPLY_PREFIX = re.compile(
+    r"^\s*(\[[^\]]*\]\s*)*(re|aw|sv|antw|vs|odp|fwd?|fw|tr|wg|r[ée]f)\s*(\[\d+\]|\(\d+\))?\s*:",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRow:
+    """What the catalog knows about one indexed message."""
+
+    message_id: str
+    thread_id: str | None
+    in_reply_to: str | None
+    refs: tuple[str, ...]
+    subject_normalized: str
+    is_reply: bool
+    date: float | None
+    lists: tuple[str, ...]
+    author_name: str | None
+    author_email: str | None
+    author_key: str | None
+    source_path: str
+    source_key: str
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """How a source file looked when it was last read up to ``offset``."""
+
+    path: str
+    kind: str
+    size: int
+    mtime: float
+    inode: int
+    offset: int
+    head_fp: str
+    tail_fp: str
+
+
+def content_hash(subject: str, original: str, quoted: str) -> str:
+    """A hash of what a reader sees, computable from a Message or from stored fields."""
+    digest = hashlib.sha1()
+    for part in (subject, original, quoted):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def epoch(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def row_from_message(message: Message) -> CatalogRow:
+    author_email = message.author.email.lower() if message.author.email else None
+    return CatalogRow(
+        message_id=message.message_id,
+        thread_id=message.thread_id,
+        in_reply_to=message.in_reply_to,
+        refs=tuple(message.references),
+        subject_normalized=message.subject_normalized,
+        is_reply=bool(
+            message.in_reply_to or message.references or REPLY_PREFIX.match(message.subject)
+        ),
+        date=epoch(message.date),
+        lists=tuple(message.lists),
+        author_name=message.author.name,
+        author_email=author_email,
+        author_key=None,
+        source_path=message.source.path,
+        source_key=message.source.key,
+        content_hash=content_hash(message.subject, message.original_text, message.quoted_text),
+    )
+
+
+def split_lists(text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.split(",") if part)
+
+
+def merge_lists(old: Iterable[str], new: Iterable[str]) -> tuple[str, ...]:
+    """Keep the first-seen order; a cross-post adds the lists it was not yet in."""
+    merged = list(old)
+    for name in new:
+        if name not in merged:
+            merged.append(name)
+    return tuple(merged)
+
+
+class Catalog:
+    """One connection to ``catalog.sqlite``; writes stay in one open transaction until commit."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.path = Path(index_dir) / CATALOG_NAME
+        # isolation_level=None: transactions are opened explicitly so that one
+        # writer batch is exactly one SQLite transaction.
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across process crashes in WAL mode (only a power
+        # loss can drop the last transaction, which reconcile then repairs).
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self._in_tx = False
+
+    # ---- transactions -----------------------------------------------------
+
+    def begin(self) -> None:
+        if not self._in_tx:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._in_tx = True
+
+    def commit(self, generation: int) -> None:
+        """Commit everything since :meth:`begin`, stamped with the Whoosh generation."""
+        self.begin()
+        self.set_meta("whoosh_generation", str(generation))
+        self.db.execute("COMMIT")
+        self._in_tx = False
+
+    def rollback(self) -> None:
+        if self._in_tx:
+            self.db.execute("ROLLBACK")
+            self._in_tx = False
+
+    def close(self) -> None:
+        self.rollback()
+        self.db.close()
+
+    # ---- meta -------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        found = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return found[0] if found else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.begin()
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def needs_reconcile(self, whoosh_generation: int) -> bool:
+        """True when the index and the catalog were not committed as one (a crash between)."""
+        # A fresh catalog beside an index that has commits also counts: it is
+        # rebuilt from the stored fields.
+        return int(self.get_meta("whoosh_generation") or 0) != whoosh_generation
+
+    # ---- messages ---------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+    def get(self, message_id: str) -> CatalogRow | None:
+        found = self.db.execute(
+            "SELECT * FROM messages WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        return _row(found) if found else None
+
+    def rows(self) -> Iterator[CatalogRow]:
+        for found in self.db.execute("SELECT * FROM messages"):
+            yield _row(found)
+
+    def message_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT message_id FROM messages")}
+
+    def put(self, row: CatalogRow) -> None:
+        self.begin()
+        self.db.execute(
+            "INSERT OR REPLACE INTO messages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                row.message_id,
+                row.thread_id,
+                row.in_reply_to,
+                " ".join(row.refs),
+                row.subject_normalized,
+                int(row.is_reply),
+                row.date,
+                ",".join(row.lists),
+                row.author_name,
+                row.author_email,
+                row.author_key,
+                row.source_path,
+                row.source_key,
+                row.content_hash,
+            ),
+        )
+
+    def set_lists(self, message_id: str, lists: tuple[str, ...]) -> None:
+        self.begin()
+        self.db.execute(
+            "UPDATE messages SET lists = ? WHERE message_id = ?", (",".join(lists), message_id)
+        )
+
+    def set_threads(self, changes: dict[str, str]) -> None:
+        self.begin()
+        self.db.executemany(
+            "UPDATE messages SET thread_id = ? WHERE message_id = ?",
+            [(thread, mid) for mid, thread in changes.items()],
+        )
+
+    def set_author_keys(self, changes: dict[str, str]) -> None:
+        self.begin()
+        self.db.executemany(
+            "UPDATE messages SET author_key = ? WHERE message_id = ?",
+            [(key, mid) for mid, key in changes.items()],
+        )
+
+    def delete_messages(self, message_ids: Iterable[str]) -> None:
+        self.begin()
+        self.db.executemany(
+            "DELETE FROM messages WHERE message_id = ?", [(m,) for m in message_ids]
+        )
+
+    # ---- identities -------------------------------------------------------
+
+    def identities(self) -> dict[str, tuple[str, str | None, str | None, str | None]]:
+        return {
+            key: (name, email, grp, aff)
+            for key, name, email, grp, aff in self.db.execute("SELECT * FROM identities")
+        }
+
+    def replace_identities(
+        self, table: dict[str, tuple[str, str | None, str | None, str | None]]
+    ) -> None:
+        self.begin()
+        self.db.execute("DELETE FROM identities")
+        self.db.executemany(
+            "INSERT INTO identities VALUES (?,?,?,?,?)",
+            [(key, *value) for key, value in table.items()],
+        )
+
+    # ---- sources ----------------------------------------------------------
+
+    def source(self, path: str) -> SourceState | None:
+        found = self.db.execute("SELECT * FROM sources WHERE path = ?", (path,)).fetchone()
+        return SourceState(*found) if found else None
+
+    def sources_under(self, root: str) -> list[SourceState]:
+        """Recorded files at root or below it."""
+        prefix = root.rstrip("/") + "/"
+        return [
+            SourceState(*found)
+            for found in self.db.execute(
+                "SELECT * FROM sources WHERE path = ? OR substr(path, 1, ?) = ?",
+                (root, len(prefix), prefix),
+            )
+        ]
+
+    def put_source(self, state: SourceState) -> None:
+        self.begin()
+        self.db.execute(
+            "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?)",
+            (
+                state.path,
+                state.kind,
+                state.size,
+                state.mtime,
+                state.inode,
+                state.offset,
+                state.head_fp,
+                state.tail_fp,
+            ),
+        )
+
+    def seen_files(self, source: str) -> dict[str, tuple[int, float]]:
+        return {
+            name: (size, mtime)
+            for name, size, mtime in self.db.execute(
+                "SELECT name, size, mtime FROM seen_files WHERE source = ?", (source,)
+            )
+        }
+
+    def put_seen_files(self, source: str, files: Iterable[tuple[str, int, float]]) -> None:
+        self.begin()
+        self.db.executemany(
+            "INSERT OR REPLACE INTO seen_files VALUES (?,?,?,?)",
+            [(source, name, size, mtime) for name, size, mtime in files],
+        )
+
+
+def _row(found: tuple) -> CatalogRow:
+    (mid, thread, irt, refs, subj, is_reply, date, lists, name, email, key, spath, skey, chash) = (
+        found
+    )
+    return CatalogRow(
+        message_id=mid,
+        thread_id=thread,
+        in_reply_to=irt,
+        refs=tuple(refs.split()) if refs else (),
+        subject_normalized=subj,
+        is_reply=bool(is_reply),
+        date=date,
+        lists=split_lists(lists),
+        author_name=name,
+        author_email=email,
+        author_key=key,
+        source_path=spath,
+        source_key=skey,
+        content_hash=chash,
+    )

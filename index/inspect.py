@@ -1,0 +1,95 @@
+"""``govmail inspect``: parse paths without an index and print the records, for humans or tools.
+
+Owns the three renderings (plain, json array, jsonl) of :class:`Message` records, the listing of
+rejections on stderr as ``path:key [stage] reason`` and the final count line. Parsing itself is
+:func:`index.pipeline.parse_stream`'s.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from index.pipeline import parse_stream
+from index.records import Message, Rejection, iso_utc
+from search.config import Settings
+
+
+def _section(title: str, text: str) -> list[str]:
+    if not text.strip():
+        return []
+    return [f"--- {title} ---", text.rstrip(), ""]
+
+
+def render_plain(message: Message) -> str:
+    """A readable record: the headers block, then each labelled part of the body."""
+    author = message.author
+    who = " ".join(p for p in (author.name or "", f"<{author.email}>" if author.email else "") if p)
+    lines = [
+        f"=== {message.source} ===",
+        f"Message-ID: {message.message_id}"
+        + ("  (derived from content)" if message.message_id_source == "content" else ""),
+        f"From:       {who or '(unknown)'}  [{author.source or 'unknown'}]",
+        f"Date:       {iso_utc(message.date) or '(unknown)'}  [{message.date_source or 'none'}]",
+        f"Subject:    {message.subject}",
+        f"Normalized: {message.subject_normalized}",
+        f"List:       {', '.join(message.lists) or '(none)'}",
+    ]
+    if message.in_reply_to:
+        lines.append(f"In-Reply-To: {message.in_reply_to}")
+    if message.references:
+        lines.append(f"References: {' '.join(message.references)}")
+    lines.append("")
+    lines += _section("Original", message.original_text)
+    for quote in message.quotes:
+        label = f"Quoted (depth {quote.depth}, by {quote.author or 'unknown'}"
+        label += f", id {quote.message_id})" if quote.message_id else ")"
+        lines += _section(label, textwrap.indent(quote.text.rstrip(), "> " * quote.depth))
+    if not message.quotes:
+        lines += _section("Quoted", message.quoted_text)
+    lines += _section("Signature", message.signature)
+    lines += _section("Footer", message.footer)
+    for attachment in message.attachments:
+        lines.append(f"Attachment: {attachment.filename or '(unnamed)'} "
+                     f"{attachment.content_type} {attachment.size} bytes")
+    charset = message.charset
+    lines.append(f"--- Charset --- declared {charset.declared or '(none)'}, used {charset.used}")
+    lines += [f"  repair: {r}" for r in charset.repairs]
+    lines += [f"  note: {n}" for n in message.notes]
+    return "\n".join(lines) + "\n"
+
+
+def run_inspect(paths: Iterable[Path | str], settings: Settings, fmt: str = "plain",
+                list_name: str | None = None, out: TextIO | None = None,
+                err: TextIO | None = None) -> bool:
+    """Print every record under ``paths``; False only if nothing at all could be read."""
+    import sys
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    read = records = reported = 0
+    first = True
+    if fmt == "json":
+        out.write("[")
+    for item in parse_stream(list(paths), settings, list_name=list_name, jobs=1):
+        read += 1
+        if isinstance(item, Rejection):
+            reported += 1
+            err.write(f"{item}\n")
+            continue
+        records += 1
+        if fmt == "json":
+            out.write(("\n" if first else ",\n") + json.dumps(item.to_json(), ensure_ascii=False,
+                                                              indent=2))
+        elif fmt == "jsonl":
+            out.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
+        else:
+            out.write(("" if first else "\n") + render_plain(item))
+        first = False
+    if fmt == "json":
+        out.write("\n]\n" if not first else "]\n")
+    err.write(f"read {read}, records {records}, reported {reported}\n")
+    return records > 0 or (read > 0 and reported < read)

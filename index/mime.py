@@ -1,0 +1,320 @@
+"""Raw message bytes -> :class:`Decoded`: headers decoded, the part tree walked, one body text.
+
+Owns defensive MIME decoding: the compat32 parser (ten times cheaper than policy.default,
+performance-baseline.md §3, and it never raises on odd Message-IDs), our own RFC 2047 decoder
+(malformed words, unknown charsets and raw 8-bit bytes included), RFC 2231 parameters,
+QP/base64 with their defects recorded, the choice of the best text in multipart/alternative, the
+attachment list and the size/depth/part bounds of Settings. Charset decisions are
+:mod:`index.charset`'s; body splitting is :mod:`index.body`'s.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message as EmailMessage
+
+from index import charset
+from index.records import Attachment, CharsetReport, RawMessage
+from search.config import Settings
+from search.errors import MessageError
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A message after MIME decoding: decoded headers, one body text and what it cost."""
+
+    headers: tuple[tuple[str, str], ...]
+    text: str
+    content_type: str  # "text/html" or "text/plain"
+    charset: CharsetReport
+    attachments: tuple[Attachment, ...] = ()
+    notes: tuple[str, ...] = ()
+    has_headers: bool = True
+
+    def get(self, name: str) -> str | None:
+        """The first header of that name, decoded; None when absent."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def get_all(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [value for key, value in self.headers if key.lower() == wanted]
+
+    def header_block(self) -> str:
+        return "\n".join(f"{k}: {v}" for k, v in self.headers)
+
+
+# An encoded word; the text part may hold spaces (senders forget to encode them).
+_WORD = re.compile(rb"=\?([^?\s]{1,64})\?([QqBb])\?(.*?)\?=", re.DOTALL)
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
+_QP_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
+_HEADER_NAME = re.compile(rb"^[!-9;-~]+:")
+_STUB = re.compile(
+    r"^\s*(this (is an? )?(message|email) (is )?(in|contains) html|html (version|only)|"
+    r"your (mail|e-?mail) (client|reader|program) does not support html)",
+    re.IGNORECASE,
+)
+_BODY_TYPES = frozenset({"text/plain", "text/html", "text/enriched"})
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+def _raw_bytes(value: object) -> bytes:
+    """Header value as the bytes it was on the wire (compat32 keeps 8-bit as surrogates)."""
+    if isinstance(value, bytes):
+        return value
+    text = str(value)
+    try:
+        return text.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+
+
+def _decode_word(charset_label: str, kind: bytes, payload: bytes) -> bytes | None:
+    if kind in (b"Q", b"q"):
+        return _QP_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), payload.replace(b"_", b" "))
+    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", payload)
+    cleaned += b"=" * (-len(cleaned) % 4)
+    try:
+        return base64.b64decode(cleaned)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def decode_header_value(value: object) -> str:
+    """RFC 2047 the forgiving way: words glued to text, split multibyte characters, raw 8-bit.
+
+    Adjacent encoded words of one charset are joined as bytes before decoding (a character may
+    be split across words) and the whitespace between them dropped (RFC 2047 §6.2).
+    """
+    data = _FOLD.sub(b"", _raw_bytes(value))
+    pieces: list[tuple[str | None, bytes]] = []  # (label or None for plain text, bytes)
+    pos = 0
+    for match in _WORD.finditer(data):
+        decoded = _decode_word(match.group(1).decode("ascii", "replace"), match.group(2),
+                               match.group(3))
+        if decoded is None:
+            continue
+        between = data[pos:match.start()]
+        label = match.group(1).decode("ascii", "replace")
+        if pieces and pieces[-1][0] is not None and not between.strip():
+            between = b""
+        if between:
+            pieces.append((None, between))
+        if pieces and pieces[-1][0] is not None and pieces[-1][0].lower() == label.lower():
+            pieces[-1] = (pieces[-1][0], pieces[-1][1] + decoded)
+        else:
+            pieces.append((label, decoded))
+        pos = match.end()
+    pieces.append((None, data[pos:]))
+    text = "".join(charset.decode_label(chunk, label) for label, chunk in pieces)
+    text, _ = charset.repair_mojibake(text)
+    text = re.sub(r"[\r\n\t]+", " ", text)
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def _headers(msg: EmailMessage) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for name, value in msg._headers:  # raw pairs: compat32 would wrap 8-bit values in Header
+        out.append((str(name), decode_header_value(value)))
+    return tuple(out)
+
+
+def _param(part: EmailMessage, name: str) -> str | None:
+    try:
+        value = part.get_param(name)
+    except Exception:  # malformed parameters: compat32 raises assorted errors
+        return None
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, value)
+        raw = value[2]
+        try:
+            raw_bytes = raw.encode("latin-1", "surrogateescape")
+        except UnicodeEncodeError:
+            return raw
+        return charset.decode_label(raw_bytes, value[0] or "utf-8")
+    if value is None:
+        return None
+    return decode_header_value(str(value))
+
+
+def _filename(part: EmailMessage) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:  # bad RFC 2231 continuations
+        name = None
+    if name is None:
+        name = _param(part, "name")
+    elif "=?" in name:
+        name = decode_header_value(name)
+    elif any("\udc80" <= c <= "\udcff" for c in name):
+        name = decode_header_value(name)
+    return name or None
+
+
+def _content_type(part: EmailMessage) -> str:
+    try:
+        ctype = part.get_content_type()
+    except Exception:
+        ctype = "text/plain"
+    return ctype.lower()
+
+
+def _payload(part: EmailMessage, notes: list[str]) -> bytes:
+    before = len(part.defects)
+    try:
+        data = part.get_payload(decode=True)
+    except Exception as exc:  # a CTE compat32 cannot handle; take the bytes as they are
+        notes.append(f"transfer decoding failed ({exc}); raw bytes used")
+        data = _raw_bytes(part.get_payload())
+    for defect in part.defects[before:]:
+        notes.append(f"defect: {type(defect).__name__}")
+    if data is None:
+        raw = part.get_payload()
+        data = _raw_bytes(raw) if isinstance(raw, str) else b""
+    return data
+
+
+def _is_attachment(part: EmailMessage, ctype: str) -> bool:
+    disposition = str(part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+    if disposition == "attachment":
+        return True
+    return ctype not in _BODY_TYPES
+
+
+@dataclass(slots=True)
+class _Text:
+    text: str
+    html: bool
+    report: CharsetReport
+
+    def words(self) -> int:
+        plain = _TAGS.sub(" ", self.text) if self.html else self.text
+        return len(plain.split())
+
+
+class _Walker:
+    """Walks a part tree within the Settings bounds, collecting texts and attachments."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.parts = 0
+        self.notes: list[str] = []
+        self.attachments: list[Attachment] = []
+
+    def text_of(self, part: EmailMessage, ctype: str) -> _Text:
+        data = _payload(part, self.notes)
+        is_html = ctype == "text/html"
+        text, report = charset.to_text(data, _param(part, "charset"), is_html)
+        if ctype == "text/enriched":
+            text = re.sub(r"<<", "<", re.sub(r"<[^<>]*>", "", text))
+        return _Text(text, is_html, report)
+
+    def walk(self, part: EmailMessage, depth: int) -> list[_Text]:
+        self.parts += 1
+        if self.parts > self.settings.max_mime_parts:
+            if self.parts == self.settings.max_mime_parts + 1:
+                self.notes.append(f"limit: more than max_mime_parts ({self.settings.max_mime_parts})"
+                                  " parts; the rest were skipped")
+            return []
+        if depth > self.settings.max_mime_depth:
+            self.notes.append(f"limit: nesting deeper than max_mime_depth "
+                              f"({self.settings.max_mime_depth}); deeper parts skipped")
+            return []
+        ctype = _content_type(part)
+        if part.is_multipart():
+            children = part.get_payload()
+            if not isinstance(children, list):
+                return []
+            if ctype == "multipart/alternative":
+                return self._alternative(children, depth)
+            texts: list[_Text] = []
+            for child in children:
+                texts.extend(self.walk(child, depth + 1))
+            return texts
+        if ctype == "message/rfc822" or ctype.startswith("message/"):
+            return []
+        if _is_attachment(part, ctype):
+            data = _payload(part, self.notes)
+            self.attachments.append(Attachment(_filename(part), ctype, len(data)))
+            return []
+        return [self.text_of(part, ctype)]
+
+    def _alternative(self, children: list[EmailMessage], depth: int) -> list[_Text]:
+        options = [self.walk(child, depth + 1) for child in children]
+        options = [o for o in options if o and any(t.text.strip() for t in o)]
+        if not options:
+            return []
+        return max(reversed(options), key=_score)
+
+
+def _score(texts: list[_Text]) -> tuple[int, int]:
+    """Rank alternatives: a stub ("this message is in HTML") loses; otherwise more words win,
+    and HTML wins near-ties because its quoting markup (cite ids, blockquotes) says more."""
+    first = texts[0]
+    words = sum(t.words() for t in texts)
+    plain = _TAGS.sub(" ", first.text) if first.html else first.text
+    if words < 3 or _STUB.match(plain):
+        return (0, words)
+    bonus = 1.15 if any(t.html for t in texts) else 1.0
+    return (1, int(words * bonus))
+
+
+def _plain_to_html(text: str) -> str:
+    from html import escape
+
+    return f"<pre>{escape(text)}</pre>"
+
+
+def sniff_body_type(data: bytes) -> bool:
+    """True when a header-less body is HTML."""
+    head = data[:2048].lower()
+    return any(tag in head for tag in (b"<html", b"<!doctype html", b"<body", b"<div", b"<p>",
+                                      b"<p ", b"<meta", b"<br", b"<blockquote", b"<table", b"<font"))
+
+
+def _looks_like_headers(data: bytes) -> bool:
+    first = data.lstrip(b"\r\n")[:1000].split(b"\n", 1)[0]
+    return bool(_HEADER_NAME.match(first))
+
+
+def decode(raw: RawMessage, settings: Settings) -> Decoded:
+    """Decode one raw message; raises MessageError only when there is nothing to decode."""
+    data = raw.data
+    if not data.strip():
+        raise MessageError("empty message", stage="mime")
+    if raw.format == "body" or not _looks_like_headers(data):
+        is_html = sniff_body_type(data)
+        text, report = charset.to_text(data, None, is_html)
+        return Decoded(headers=(), text=text,
+                       content_type="text/html" if is_html else "text/plain",
+                       charset=report, has_headers=False)
+    msg = message_from_bytes(data)
+    headers = _headers(msg)
+    walker = _Walker(settings)
+    texts = walker.walk(msg, 0)
+    notes = [f"defect: {type(d).__name__}" for d in msg.defects]
+    notes.extend(walker.notes)
+    texts = [t for t in texts if t.text.strip()] or texts
+    if not texts:
+        return Decoded(headers=headers, text="", content_type="text/plain",
+                       charset=CharsetReport(declared=None, used="US-ASCII"),
+                       attachments=tuple(walker.attachments), notes=tuple(dict.fromkeys(notes)))
+    first = texts[0]
+    if len(texts) == 1:
+        body = first.text
+    elif first.html:
+        body = "\n".join(t.text if t.html else _plain_to_html(t.text) for t in texts)
+    else:
+        body = "\n\n".join(_TAGS.sub("", t.text) if t.html else t.text for t in texts)
+    repairs = tuple(dict.fromkeys(r for t in texts for r in t.report.repairs))
+    report = CharsetReport(first.report.declared, first.report.used, repairs)
+    return Decoded(headers=headers, text=body,
+                   content_type="text/html" if first.html else "text/plain", charset=report,
+                   attachments=tuple(walker.attachments), notes=tuple(dict.fromkeys(notes)))

@@ -1,0 +1,505 @@
+"""The only index writer: lock, dedupe, batched two-phase commits, threads and identities.
+
+:class:`IndexWriterSession` holds an exclusive ``flock`` on ``writer.lock`` in the
+index directory (the kernel drops it when the process dies, even by SIGKILL, so no
+lock is ever stale), opens or creates the Whoosh index and the catalog, and repairs
+a crash between the two commits before it writes anything.
+
+Messages are buffered per batch (``settings.batch_size``). At each flush the new
+rows go into the catalog transaction, threads and identities are recomputed over
+the whole catalog, the new documents are added with their final thread and author,
+and older documents whose thread, lists or author changed are rewritten (searcher
+lookup, ``delete_document``, ``add_document``: never ``update_document``, which
+costs 50-260 ms a message). Then Whoosh commits (its TOC is written to a temporary
+file and renamed, so readers see all of a commit or none of it) and only then the
+catalog. It does not read or parse mail (``pipeline``) and does not decide which
+sources are new (``incremental``).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
+
+from index import threads
+from index.catalog import (
+    REPLY_PREFIX,
+    Catalog,
+    CatalogRow,
+    SourceState,
+    content_hash,
+    epoch,
+    merge_lists,
+    row_from_message,
+    split_lists,
+)
+from index.document import Identity, author_text, to_document
+from index.identity import Aliases, Observation, Resolution, identity_row, resolve
+from index.records import Message
+from search.config import Settings
+from search.errors import IndexLocked
+from search.schema import SCHEMA
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "writer.lock"
+CRASH_HOOK = "GOVMAIL_TEST_CRASH"
+# Below this many new documents a plain writer is faster than starting two
+# writer processes (measured: see bulk_procs()).
+BULK_THRESHOLD = 5000
+_IdentityTuple = tuple[str, str | None, str | None, str | None]
+
+
+class WriterLock:
+    """An exclusive ``flock`` on ``writer.lock``: waits up to ``timeout`` seconds."""
+
+    def __init__(self, index_dir: Path, timeout: float) -> None:
+        self.path = Path(index_dir) / LOCK_NAME
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+            if time.monotonic() >= deadline:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise IndexLocked(
+                    f"another govmail writer{holder} is updating {self.path.parent}; "
+                    f"waited {self.timeout:g} s (raise lock_timeout to wait longer)"
+                )
+            if not announced:
+                log.info("waiting for another writer to release %s", self.path)
+                announced = True
+            time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        pid = os.pread(fd, 32, 0).decode().strip()
+    except OSError:
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
+
+
+def open_or_create(index_dir: Path) -> whoosh_index.FileIndex:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    if whoosh_index.exists_in(str(index_dir)):
+        return whoosh_index.open_dir(str(index_dir))
+    return whoosh_index.create_in(str(index_dir), SCHEMA)
+
+
+class IndexWriterSession:
+    """``with IndexWriterSession(settings) as w: w.add(message)``; commits on clean exit."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        aliases: Aliases | None = None,
+        procs: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.index_dir = Path(settings.index_dir)
+        self.aliases = aliases if aliases is not None else Aliases.load(settings.aliases)
+        # None: decide per batch (bulk_procs); 1 forces the plain writer.
+        self.procs = procs
+        self.lock = WriterLock(self.index_dir, settings.lock_timeout)
+        self.ix: whoosh_index.FileIndex | None = None
+        self.catalog: Catalog | None = None
+        # Loaded on the first add: a run with nothing new never reads it.
+        self._known: set[str] | None = None
+        self._pending: dict[str, Message] = {}
+        self._relisted: set[str] = set()
+        self._forced: set[str] = set()
+        self._sources: list[SourceState] = []
+        self._seen: list[tuple[str, list[tuple[str, int, float]]]] = []
+        self._aliases_changed = False
+        self.commits = 0
+        self.rewritten = 0
+        self.reconciled = 0
+
+    # ---- lifecycle ----------------------------------------------------------
+
+    def __enter__(self) -> IndexWriterSession:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire()
+        try:
+            self.ix = open_or_create(self.index_dir)
+            self.catalog = Catalog(self.index_dir)
+            self._adopt_aliases()
+            if self.catalog.needs_reconcile(self.ix.latest_generation()):
+                self.reconcile()
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def _adopt_aliases(self) -> None:
+        """Aliases given now replace the stored ones; none given means the stored ones hold.
+
+        Without this, one ``govmail index`` run without ``--aliases`` would strip
+        every affiliation and group the aliases file gave.
+        """
+        assert self.catalog is not None
+        stored = self.catalog.get_meta("aliases")
+        if not self.aliases:
+            if stored:
+                self.aliases = Aliases.from_json(json.loads(stored))
+            return
+        given = json.dumps(self.aliases.to_json(), sort_keys=True, ensure_ascii=False)
+        if given != stored:
+            self.catalog.set_meta("aliases", given)
+            self._aliases_changed = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.flush()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self.catalog is not None:
+            self.catalog.close()
+            self.catalog = None
+        if self.ix is not None:
+            self.ix.close()
+            self.ix = None
+        self.lock.release()
+
+    # ---- adding -------------------------------------------------------------
+
+    def add(self, message: Message) -> bool:
+        """Queue a message; False when its Message-ID is already indexed (a duplicate).
+
+        A duplicate from a list the record does not have yet adds that list: a
+        cross-post is one record that keeps every list.
+        """
+        assert self.catalog is not None
+        mid = message.message_id
+        pending = self._pending.get(mid)
+        if pending is not None:
+            lists = merge_lists(pending.lists, message.lists)
+            if lists != pending.lists:
+                self._pending[mid] = replace(pending, lists=lists)
+            return False
+        if self._known is None:
+            self._known = self.catalog.message_ids()
+        if mid in self._known:
+            row = self.catalog.get(mid)
+            if row is not None:
+                lists = merge_lists(row.lists, message.lists)
+                if lists != row.lists:
+                    self.catalog.set_lists(mid, lists)
+                    self._relisted.add(mid)
+            return False
+        self._pending[mid] = message
+        if len(self._pending) >= self.settings.batch_size:
+            self.flush()
+        return True
+
+    def record_source(self, state: SourceState) -> None:
+        """Remember a source's read state; committed with the next flush, never before."""
+        self._sources.append(state)
+
+    def record_seen_files(self, source: str, files: list[tuple[str, int, float]]) -> None:
+        self._seen.append((source, files))
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # ---- flushing -----------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the pending batch and every follow-up rewrite; Whoosh commits, then the catalog."""
+        assert self.catalog is not None and self.ix is not None
+        catalog = self.catalog
+        if not (
+            self._pending
+            or self._relisted
+            or self._forced
+            or self._sources
+            or self._seen
+            or self._aliases_changed
+        ):
+            return
+        started = time.monotonic()
+        catalog.begin()
+        if not (self._pending or self._relisted or self._forced or self._aliases_changed):
+            # Only source state moved (everything read was a duplicate): no
+            # document changes, so no Whoosh commit is needed.
+            self._record_sources()
+            catalog.commit(self.ix.latest_generation())
+            self._sources.clear()
+            self._seen.clear()
+            return
+        for message in self._pending.values():
+            catalog.put(row_from_message(message))
+        rows = {row.message_id: row for row in catalog.rows()}
+        before_identities = catalog.identities()
+        thread_of = threads.thread_ids(_node(row) for row in rows.values())
+        resolution = resolve(
+            (Observation(r.message_id, r.author_name, r.author_email) for r in rows.values()),
+            self.aliases,
+        )
+        rewrites: dict[str, CatalogRow] = {}
+        for mid, row in rows.items():
+            if mid in self._pending:
+                continue
+            old_identity = before_identities.get(row.author_key or "")
+            new_identity = identity_row(resolution.identity_of(mid))
+            if (
+                mid in self._forced
+                or mid in self._relisted
+                or thread_of[mid] != row.thread_id
+                or old_identity != new_identity
+            ):
+                rewrites[mid] = row
+        new_docs = len(self._pending)
+        writer = self._writer(new_docs)
+        try:
+            for message in self._pending.values():
+                message = replace(message, thread_id=thread_of[message.message_id])
+                writer.add_document(
+                    **to_document(message, resolution.identity_of(message.message_id))
+                )
+            if rewrites:
+                self._rewrite(writer, rewrites, thread_of, resolution)
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            catalog.rollback()
+            raise
+        if os.environ.get(CRASH_HOOK) == "between-commits":
+            # Test hook (tests/index/test_crash.py): die exactly where a crash
+            # hurts most, after Whoosh committed and before the catalog did.
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.ix = whoosh_index.open_dir(str(self.index_dir))
+        generation = self.ix.latest_generation()
+        catalog.set_threads(
+            {mid: t for mid, t in thread_of.items() if rows[mid].thread_id != t}
+        )
+        catalog.set_author_keys(
+            {mid: k for mid, k in resolution.keys.items() if rows[mid].author_key != k}
+        )
+        catalog.replace_identities(resolution.table())
+        self._record_sources()
+        catalog.commit(generation)
+        if self._known is not None:
+            self._known.update(self._pending)
+        self.commits += 1
+        self.rewritten += len(rewrites)
+        log.info(
+            "committed %d new and %d rewritten documents in %.1f s (generation %d)",
+            new_docs,
+            len(rewrites),
+            time.monotonic() - started,
+            generation,
+        )
+        self._pending.clear()
+        self._relisted.clear()
+        self._forced.clear()
+        self._sources.clear()
+        self._seen.clear()
+        self._aliases_changed = False
+
+    def _record_sources(self) -> None:
+        assert self.catalog is not None
+        for state in self._sources:
+            self.catalog.put_source(state)
+        for source, files in self._seen:
+            self.catalog.put_seen_files(source, files)
+
+    def _writer(self, new_docs: int) -> SegmentWriter:
+        assert self.ix is not None
+        procs = self.procs if self.procs is not None else bulk_procs(new_docs)
+        if procs > 1:
+            return self.ix.writer(procs=procs, multisegment=True, limitmb=256)
+        return self.ix.writer(limitmb=256)
+
+    def _rewrite(
+        self,
+        writer: SegmentWriter,
+        rows: dict[str, CatalogRow],
+        thread_of: dict[str, str],
+        resolution: Resolution,
+    ) -> None:
+        """Delete and re-add documents from their stored fields with the new values."""
+        with self.ix.searcher() as searcher:  # type: ignore[union-attr]
+            for mid, row in rows.items():
+                docnum = searcher.document_number(message_id=mid)
+                if docnum is None:
+                    log.warning("catalog row %s has no document; skipped", mid)
+                    continue
+                doc: dict[str, Any] = dict(searcher.stored_fields(docnum))
+                identity = resolution.identity_of(mid)
+                doc["thread_id"] = thread_of[mid]
+                doc["list"] = ",".join(row.lists)
+                doc["author"] = identity.name
+                doc["author_text"] = author_text(identity, row.author_name, row.author_email)
+                for field, value in (
+                    ("email", identity.email),
+                    ("group", identity.group),
+                    ("affiliation", identity.affiliation),
+                ):
+                    if value:
+                        doc[field] = value
+                    else:
+                        doc.pop(field, None)
+                writer.delete_document(docnum)
+                writer.add_document(**doc)
+
+    # ---- crash repair -------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Rebuild the catalog's message rows from the stored documents (Whoosh went ahead)."""
+        assert self.catalog is not None and self.ix is not None
+        catalog = self.catalog
+        started = time.monotonic()
+        stored: dict[str, tuple[CatalogRow, str, _IdentityTuple]] = {}
+        with self.ix.searcher() as searcher:
+            for fields in searcher.all_stored_fields():
+                row, identity = _row_from_stored(fields)
+                stored[row.message_id] = (row, fields.get("thread_id") or "", identity)
+        catalog.begin()
+        old = catalog.message_ids()
+        catalog.delete_messages(old - stored.keys())
+        for row, _thread, _identity in stored.values():
+            catalog.put(row)
+        resolution = resolve(
+            (Observation(r.message_id, r.author_name, r.author_email) for r, _, _ in stored.values()),
+            self.aliases,
+        )
+        # Documents written in the lost catalog transaction may carry a stale
+        # thread or author: give each row the key it resolves to now, and force
+        # a rewrite of those whose stored identity differs.
+        catalog.set_author_keys(resolution.keys)
+        catalog.replace_identities(resolution.table())
+        self._forced = {
+            mid
+            for mid, (_row, _thread, identity) in stored.items()
+            if identity != identity_row(resolution.identity_of(mid))
+        }
+        catalog.commit(self.ix.latest_generation())
+        self.reconciled = len(stored.keys() - old)
+        log.warning(
+            "catalog was behind the index (a writer died between commits): %d rows "
+            "restored, %d removed, %d to rewrite, in %.1f s",
+            self.reconciled,
+            len(old - stored.keys()),
+            len(self._forced),
+            time.monotonic() - started,
+        )
+
+
+def bulk_procs(new_docs: int) -> int:
+    """Writer processes for a batch: two pay only for big batches on a multi-core machine."""
+    if new_docs < BULK_THRESHOLD:
+        return 1
+    return min(2, os.cpu_count() or 1)
+
+
+def _node(row: CatalogRow) -> threads.Node:
+    return threads.Node(
+        message_id=row.message_id,
+        in_reply_to=row.in_reply_to,
+        references=row.refs,
+        subject_normalized=row.subject_normalized,
+        is_reply=row.is_reply,
+        date=row.date,
+        list=row.lists[0] if row.lists else None,
+    )
+
+
+def _row_from_stored(fields: dict[str, Any]) -> tuple[CatalogRow, _IdentityTuple]:
+    meta = json.loads(fields.get("meta_json") or "{}")
+    source = json.loads(fields.get("source_json") or "{}")
+    date = fields.get("date")
+    if date is not None and date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    email = meta.get("author_email")
+    refs = tuple((fields.get("references") or "").split())
+    subject = fields.get("subject") or ""
+    row = CatalogRow(
+        message_id=fields["message_id"],
+        thread_id=fields.get("thread_id"),
+        in_reply_to=fields.get("in_reply_to"),
+        refs=refs,
+        subject_normalized=fields.get("subject_normalized") or "",
+        is_reply=bool(fields.get("in_reply_to") or refs or REPLY_PREFIX.match(subject)),
+        date=epoch(date),
+        lists=split_lists(fields.get("list") or ""),
+        author_name=meta.get("author_name"),
+        author_email=email.lower() if email else None,
+        author_key=None,
+        source_path=source.get("path", ""),
+        source_key=source.get("key", ""),
+        content_hash=content_hash(
+            subject, fields.get("original") or "", fields.get("quoted") or ""
+        ),
+    )
+    identity = (
+        fields.get("author") or "",
+        fields.get("email"),
+        fields.get("group"),
+        fields.get("affiliation"),
+    )
+    return row, identity
+
+
+def document_count(index_dir: Path) -> int:
+    """Documents a reader sees now (0 when there is no index)."""
+    if not whoosh_index.exists_in(str(index_dir)):
+        return 0
+    ix = whoosh_index.open_dir(str(index_dir))
+    try:
+        return int(ix.doc_count())
+    finally:
+        ix.close()
+
+
+def identities_of(messages: Iterable[Message], aliases: Aliases | None = None) -> list[Identity]:
+    """Resolve a set of messages on its own (what a fresh index would give them)."""
+    messages = list(messages)
+    resolution = resolve(
+        (Observation(m.message_id, m.author.name, m.author.email) for m in messages), aliases
+    )
+    return [resolution.identity_of(m.message_id) for m in messages]

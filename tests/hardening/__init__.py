@@ -1,0 +1,1 @@
+"""Hardening tests (issue 8): hostile mail, hostile queries, XSS payloads and load."""

@@ -1,0 +1,138 @@
+"""Author identity: addresses, spellings, aliases files and persistence across runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+
+from index.document import Identity
+from index.identity import Aliases, Observation, normalize_name, resolve
+from index.writer import IndexWriterSession
+from search.config import Settings
+from search.errors import ConfigError
+from tests.conftest import DATA
+from tests.index.test_writer import make_message
+
+ALIASES = DATA / "aliases"
+
+
+def test_normalize_name_folds_accents_case_quotes_and_comma_order() -> None:
+    assert normalize_name('"Müller, Jürgen"') == "jurgen muller"
+    assert normalize_name("  Délégué   Ténébreux ") == "delegue tenebreux"
+    assert normalize_name("'Parminder'") == "parminder"
+    assert normalize_name(None) == ""
+
+
+def test_same_address_is_one_person_named_by_the_most_frequent_spelling() -> None:
+    resolution = resolve([
+        Observation("<1>", "W. Kleinwächter", "wolfgang@example.de"),
+        Observation("<2>", "Wolfgang Kleinwächter", "Wolfgang@Example.de"),
+        Observation("<3>", "Wolfgang Kleinwächter", "wolfgang@example.de"),
+        Observation("<4>", "Milton Mueller", "mueller@syr.example"),
+    ])
+    assert resolution.identity_of("<1>") == Identity(
+        name="Wolfgang Kleinwächter",
+        email="wolfgang@example.de",
+        aliases=("W. Kleinwächter", "Wolfgang Kleinwächter", "wolfgang@example.de"),
+    )
+    assert resolution.keys["<1>"] == resolution.keys["<2>"] == resolution.keys["<3>"]
+    assert resolution.identity_of("<4>").name == "Milton Mueller"
+
+
+def test_a_name_with_one_address_maps_to_it_and_an_ambiguous_name_does_not() -> None:
+    resolution = resolve([
+        Observation("<1>", "Anriette Esterhuysen", "anriette@apc.example"),
+        Observation("<2>", "anriette esterhuysen", None),
+        # One word seen with two addresses: could be two people, stays apart.
+        Observation("<3>", "Milton", "milton@a.example"),
+        Observation("<4>", "Milton", "mm@b.example"),
+        Observation("<5>", "Milton", None),
+        Observation("<6>", None, None),
+    ])
+    assert resolution.keys["<2>"] == resolution.keys["<1>"] == "email:anriette@apc.example"
+    assert resolution.identity_of("<2>").name == "Anriette Esterhuysen"
+    assert [resolution.keys[m] for m in ("<3>", "<4>", "<5>")] == [
+        "email:milton@a.example", "email:mm@b.example", "name:milton"]
+    assert resolution.identity_of("<6>") == Identity(name="(unknown)")
+
+
+def test_a_full_name_joins_its_addresses() -> None:
+    resolution = resolve([
+        Observation("<1>", "Inés Sánchez", "ines@work.example"),
+        Observation("<2>", "Ines Sanchez", "isanchez@home.example"),
+        Observation("<3>", "Inés Sánchez", "ines@work.example"),
+        Observation("<4>", "Ines Sanchez", None),
+        Observation("<5>", "Inés Sánchez", "isanchez@home.example"),
+    ])
+    assert len({resolution.keys[m] for m in ("<1>", "<2>", "<3>", "<4>", "<5>")}) == 1
+    assert resolution.identity_of("<4>") == Identity(
+        name="Inés Sánchez",
+        email="ines@work.example",
+        aliases=("Ines Sanchez", "Inés Sánchez", "ines@work.example", "isanchez@home.example"),
+    )
+
+
+@pytest.mark.parametrize("name", ["aliases.csv", "aliases.toml"])
+def test_aliases_file_merges_addresses_and_assigns_group(name: str) -> None:
+    aliases = Aliases.load(ALIASES / name)
+    resolution = resolve([
+        Observation("<1>", "Parminder", "parminder@itforchange.net"),
+        Observation("<2>", "P. J. Singh", "psingh@example.in"),
+        Observation("<3>", "Parminder", None),
+        Observation("<4>", "B. de La Chapelle", "BdelaChapelle@example.fr"),
+    ], aliases)
+    parminder = resolution.identity_of("<1>")
+    assert parminder == Identity(
+        name="Parminder Jeet Singh",
+        email="parminder@itforchange.net",
+        group="civil society",
+        affiliation="IT for Change",
+        aliases=("P. J. Singh", "Parminder", "parminder@itforchange.net", "psingh@example.in"),
+    )
+    assert resolution.identity_of("<2>") == parminder == resolution.identity_of("<3>")
+    assert resolution.identity_of("<4>") == Identity(
+        name="Bertrand de La Chapelle",
+        email="bdelachapelle@example.fr",
+        group="government",
+        aliases=("B. de La Chapelle", "bdelachapelle@example.fr"),
+    )
+
+
+def test_aliases_file_errors_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown group 'industry'"):
+        Aliases.load(ALIASES / "bad-group.csv")
+    with pytest.raises(ConfigError, match="aliases file .*missing.csv"):
+        Aliases.load(tmp_path / "missing.csv")
+
+
+def _authors(index_dir: Path) -> dict[str, tuple]:
+    ix = whoosh_index.open_dir(str(index_dir))
+    with ix.searcher() as searcher:
+        found = {d["message_id"]: (d["author"], d.get("group"), d.get("affiliation"))
+                 for d in searcher.all_stored_fields()}
+    ix.close()
+    return found
+
+
+def test_aliases_persist_in_the_catalog_across_runs(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "ix", aliases=ALIASES / "aliases.toml")
+    with IndexWriterSession(settings) as session:
+        session.add(make_message(1, name="Parminder", email="parminder@itforchange.net"))
+    # A later run without the aliases file keeps what it said.
+    plain = Settings(index_dir=tmp_path / "ix")
+    with IndexWriterSession(plain) as session:
+        session.add(make_message(2, name="P Singh", email="psingh@example.in"))
+    expected = ("Parminder Jeet Singh", "civil society", "IT for Change")
+    assert _authors(settings.index_dir) == {"<m1@example.org>": expected,
+                                            "<m2@example.org>": expected}
+    # from: finds the canonical name on every document, whatever the spelling.
+    ix = whoosh_index.open_dir(str(settings.index_dir))
+    from whoosh.qparser import QueryParser
+
+    with ix.searcher() as searcher:
+        query = QueryParser("author_text", ix.schema).parse('"Jeet Singh"')
+        assert sorted(h["message_id"] for h in searcher.search(query)) == [
+            "<m1@example.org>", "<m2@example.org>"]
+    ix.close()

@@ -1,0 +1,95 @@
+"""Fixtures of the web tests: a real Whoosh index of hand-made messages, an app, a client.
+
+The messages (tests/data/web/messages.json) go through the indexer's own
+``index.document.to_document`` into ``search.schema.SCHEMA``, so the pages are tested
+against the real Engine over a real index, not a fake.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from whoosh import index as whoosh_index
+
+from index.document import Identity, to_document
+from index.records import Author, CharsetReport, Message, Quote, SourceRef
+from search.config import Settings
+from search.schema import SCHEMA
+from tests.conftest import DATA
+
+FIXTURE = DATA / "web" / "messages.json"
+
+
+def fixture_messages() -> list[dict[str, Any]]:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))["messages"]
+
+
+def to_message(spec: dict[str, Any]) -> tuple[Message, Identity]:
+    quotes = tuple(Quote(a, mid, depth, text) for a, mid, depth, text in spec.get("quotes", ()))
+    date = datetime.fromisoformat(spec["date"].replace("Z", "+00:00"))
+    message = Message(
+        message_id=spec["id"],
+        source=SourceRef("tests/data/web/messages.json", spec["id"]),
+        lists=tuple(spec["lists"]),
+        subject=spec["subject"],
+        subject_normalized=spec["subject"].removeprefix("Re: ").removeprefix("Re: "),
+        author=Author(spec["author"], spec.get("email")),
+        date=date,
+        date_source="header",
+        in_reply_to=spec.get("in_reply_to"),
+        references=(spec["in_reply_to"],) if spec.get("in_reply_to") else (),
+        original_text=spec["original"],
+        quoted_text="\n\n".join(q.text for q in quotes),
+        quotes=quotes,
+        signature=spec.get("signature", ""),
+        footer=spec.get("footer", ""),
+        charset=CharsetReport("utf-8", "utf-8"),
+        thread_id=spec.get("thread", spec["id"]),
+        headers=(
+            f"From: {spec['author']} <{spec.get('email', '')}>\n"
+            f"Subject: {spec['subject']}\nMessage-ID: <{spec['id']}>\nDate: {spec['date']}"
+        ),
+    )
+    identity = Identity(
+        name=spec["author"], email=spec.get("email"), group=spec.get("group"),
+        affiliation=spec.get("affiliation"),
+    )
+    return message, identity
+
+
+def build_index(directory: Path, specs: list[dict[str, Any]]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    ix = whoosh_index.create_in(str(directory), SCHEMA)
+    with ix.writer() as writer:
+        for spec in specs:
+            message, identity = to_message(spec)
+            writer.add_document(**to_document(message, identity))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def web_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_index(tmp_path_factory.mktemp("web") / "index", fixture_messages())
+
+
+@pytest.fixture(scope="session")
+def settings(web_index: Path) -> Settings:
+    return Settings(index_dir=web_index)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Flask:
+    from web import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

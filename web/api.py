@@ -1,0 +1,64 @@
+"""The JSON API: the CLI's shapes (``Results.to_json()`` and the views' ``to_json()``).
+
+Errors come back from ``web.errors`` as ``{"ok": false, "error", "status"}``. When
+addresses are obfuscated on pages they are obfuscated here too; otherwise the API
+would hand harvesters what the pages hide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+
+from web import pages, params
+
+bp = Blueprint("api", __name__)
+
+# Fields of the views that hold text written by people (and so, addresses).
+TEXT_KEYS = (
+    "original", "quoted", "signature", "footer", "headers", "text", "first_line", "snippet",
+)
+
+
+def hide_addresses(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: hide_addresses(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [hide_addresses(v, key) for v in value]
+    if isinstance(value, str) and (key in TEXT_KEYS or key in ("email", "emails")):
+        return pages.obfuscate(value)
+    return value
+
+
+@bp.route("/search")
+def search() -> Response:
+    search_request = params.parse_search(request.args, pages.settings())
+    results = pages.run_search(search_request)
+    return jsonify(hide_addresses(results.to_json()))
+
+
+@bp.route("/message/<path:message_id>")
+def message(message_id: str) -> Response:
+    return jsonify(hide_addresses(pages.find_message(message_id)))
+
+
+@bp.route("/thread/<path:thread_id>")
+def thread(thread_id: str) -> Response:
+    view = pages.engine().thread(thread_id)
+    if view is None:
+        abort(404, description=f"no thread with id {thread_id!r} is in the index")
+    return jsonify(hide_addresses(pages.as_dict(view)))
+
+
+@bp.route("/author/<path:name>")
+def author(name: str) -> Response:
+    view = pages.engine().author(name)
+    if view is None:
+        abort(404, description=f"no author named {name!r} is in the index")
+    return jsonify(hide_addresses(pages.as_dict(view)))
+
+
+@bp.route("/<path:anything>")
+def unknown(anything: str) -> Response:
+    abort(404, description=f"no API endpoint /api/{anything}")

@@ -1,0 +1,41 @@
+"""Machine-readable faces of a search: the Atom feed and the OpenSearch description.
+
+The feed is a search sorted newest first, so a researcher can follow a topic in a
+feed reader; its entries carry plain text only (autoescaped XML), never mail HTML.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from web import pages, params
+
+bp = Blueprint("feeds", __name__)
+
+FEED_ENTRIES = 50
+
+
+@bp.route("/feed.atom")
+def feed() -> Response:
+    args = request.args.copy()
+    args["sort"] = "-date"
+    args["size"] = str(min(FEED_ENTRIES, pages.settings().max_page_size))
+    search_request = params.parse_search(args, pages.settings(), with_facets=False)
+    results = pages.run_search(search_request)
+    query_string = params.with_args(request.args, sort=None)
+    dates = [hit.date for hit in results.hits if hit.date]
+    body = render_template(
+        "feed.xml",
+        results=results,
+        query=search_request.query,
+        updated=max(dates) if dates else "1970-01-01T00:00:00Z",
+        self_url=url_for("feeds.feed", _external=True) + query_string,
+        html_url=url_for("pages.search", _external=True) + query_string,
+    )
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.route("/opensearch.xml")
+def opensearch() -> Response:
+    body = render_template("opensearch.xml")
+    return Response(body, mimetype="application/opensearchdescription+xml")
