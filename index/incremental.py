@@ -298,15 +298,7 @@ def reindex_configured(settings: Settings, progress: bool = True) -> RunReport:
                 snap.record(session)
     finally:
         bar.close()
-    report = RunReport(
-        sources=len(sources),
-        read=counts.read,
-        indexed=counts.indexed,
-        duplicates=counts.duplicates,
-        rejections=counts.rejections,
-        seconds=time.monotonic() - started,
-        rewritten=session.rewritten,
-    )
+    report = counts.report(len(sources), started, session.rewritten)
     log_run(settings.index_dir, "reindex", [str(s.path) for s in sources], report)
     return report
 

@@ -115,6 +115,18 @@ class Tally:
             f"reported {len(self.rejections)}"
         )
 
+    def report(self, sources: int, started: float, rewritten: int) -> RunReport:
+        """The finished run's report, timed from the monotonic ``started``."""
+        return RunReport(
+            sources=sources,
+            read=self.read,
+            indexed=self.indexed,
+            duplicates=self.duplicates,
+            rejections=self.rejections,
+            seconds=time.monotonic() - started,
+            rewritten=rewritten,
+        )
+
 
 def consume(
     items: Iterable[Message | Rejection],
@@ -163,15 +175,7 @@ def index_paths(
                 state.record(session)
     finally:
         bar.close()
-    report = RunReport(
-        sources=len(paths),
-        read=counts.read,
-        indexed=counts.indexed,
-        duplicates=counts.duplicates,
-        rejections=counts.rejections,
-        seconds=time.monotonic() - started,
-        rewritten=session.rewritten,
-    )
+    report = counts.report(len(paths), started, session.rewritten)
     log_run(settings.index_dir, "index", [str(p) for p in paths], report)
     return report
 
