@@ -18,7 +18,6 @@ import argparse
 import http.client
 import json
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from bench.web_load import free_port, wait_ready
+
 REPO = Path(__file__).resolve().parents[1]
 WORDS = (
     "governance", "icann", "multistakeholder", "policy", "internet", "dns", "privacy",
@@ -42,12 +43,6 @@ FIELD_QUERIES = ("date:2010", "date:[2008 to 2012]", "subject:igf", "quoted:gove
 # Kind -> weight: what a visitor does most is search, read a message, click a facet.
 MIX = {"search": 30, "facet": 20, "message": 20, "thread": 15, "api": 10, "feed": 5}
 FACETS = ("author", "list", "year")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def sample_archive(outdir: Path, messages: int, seed: int) -> Path:
@@ -75,20 +70,12 @@ def start_server(index_dir: Path, port: int, threads: int = 8) -> subprocess.Pop
          "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"server exited with {server.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            conn.close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("server did not answer within 60 s")
+    try:
+        wait_ready(port, server)
+    except RuntimeError:
+        server.kill()
+        raise
+    return server
 
 
 @dataclass(slots=True)

@@ -35,7 +35,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+def wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -68,7 +68,7 @@ def run_web(
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_ready(port, server)
+        wait_ready(port, server)
         # One request per query kind first: templates compiled, facet columns read.
         warm = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         warm.request("GET", "/search?" + urlencode({"q": queries[0]}))

@@ -153,6 +153,8 @@ def reindex(ctx: click.Context) -> None:
 
     report = reindex_configured(_settings(ctx))
     click.echo(report.summary(), err=True)
+    for rejection in report.rejections:
+        click.echo(f"reported: {rejection}", err=True)
 
 
 @cli.command()

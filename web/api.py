@@ -45,17 +45,17 @@ def message(message_id: str) -> Response:
 
 @bp.route("/thread/<path:thread_id>")
 def thread(thread_id: str) -> Response:
-    view = pages.engine().thread(thread_id)
-    if view is None:
-        abort(404, description=f"no thread with id {thread_id!r} is in the index")
-    return jsonify(hide_addresses(pages.as_dict(view)))
+    return _found(pages.engine().thread(thread_id), f"no thread with id {thread_id!r}")
 
 
 @bp.route("/author/<path:name>")
 def author(name: str) -> Response:
-    view = pages.engine().author(name)
+    return _found(pages.engine().author(name), f"no author named {name!r}")
+
+
+def _found(view: object | None, missing: str) -> Response:
     if view is None:
-        abort(404, description=f"no author named {name!r} is in the index")
+        abort(404, description=f"{missing} is in the index")
     return jsonify(hide_addresses(pages.as_dict(view)))
 
 

@@ -103,3 +103,29 @@ def test_cli_index_prints_the_summary_and_rejections(tmp_path: Path) -> None:
     line = json.loads((tmp_path / "ix" / "runs.jsonl").read_text().splitlines()[-1])
     assert (line["read"], line["indexed"], line["rejections"]) == (1, 1, [])
     assert _documents(tmp_path / "ix")["one@example.org"]["list"] == "governance"
+
+
+def test_cli_reindex_lists_each_reported_message_with_its_location(tmp_path: Path) -> None:
+    small = (b"From a@example.org Thu Feb 18 13:26:00 2010\n"
+             b"From: A <a@example.org>\nMessage-ID: <small@example.org>\nSubject: WSIS\n"
+             b"Date: Thu, 18 Feb 2010 13:26:00 +0000\n\nTunis Agenda paragraph.\n\n")
+    big = (b"From b@example.org Fri Feb 19 09:00:00 2010\n"
+           b"From: B <b@example.org>\nMessage-ID: <big@example.org>\nSubject: Annex\n"
+           b"Date: Fri, 19 Feb 2010 09:00:00 +0000\n\n" + b"enhanced cooperation\n" * 400 + b"\n")
+    mbox = tmp_path / "governance.mbox"
+    mbox.write_bytes(small + big)
+    config = tmp_path / "govmail.toml"
+    config.write_text(
+        f'index_dir = "{tmp_path / "ix"}"\n[limits]\nmax_message_bytes = 4000\n'
+        f'[[source]]\npath = "{mbox}"\nlist = "governance"\n'
+    )
+    result = CliRunner().invoke(cli, ["--config", str(config), "reindex"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("read 2, indexed 1, duplicates 0, reported 1 in ")
+    # The size counts the message, not its mbox "From " separator line.
+    big_size = len(big) - len(big.split(b"\n", 1)[0]) - 1
+    assert lines[1:] == [
+        f"reported: {mbox}:{len(small)} [limits] message of {big_size} "
+        "bytes exceeds max_message_bytes (4000)"
+    ]
