@@ -349,22 +349,104 @@ def normalize_subject(subject: str) -> str:
     return text.strip()
 
 
-def list_names(decoded: Decoded, raw: RawMessage, configured: str | None) -> tuple[str, ...]:
-    """List-Id first, then the pipermail folder / configured name."""
-    names: list[str] = []
+# Names a mailbox gets from its owner's client, not from the list it holds.
+_GENERIC_MAILBOXES = frozenset({
+    "all", "archive", "archives", "drafts", "export", "inbox", "lists", "mail", "mailbox",
+    "mbox", "messages", "new", "cur", "outbox", "sent", "tmp", "trash",
+})
+_LIST_LIKE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,63}$")
+_MONTHLY = re.compile(r"^[\d._-]*(?:[a-z]+[\d._-]*)?$")
+_MAILBOX_SUFFIXES = (".gz", ".mbox", ".mbx", ".txt", ".eml")
+_MAILTO = re.compile(r"mailto:([^>\s@]+)@", re.IGNORECASE)
+_BOUNCES = re.compile(r"^(?:owner-)?(?P<name>.+?)(?:-(?:bounces|request|owner|admin))?(?:\+.*)?$")
+_SUBJECT_TAG = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv|wg|tr)\s*:\s*)*\[(?P<tag>[^\]]{2,40})\]",
+                          re.IGNORECASE)
+
+
+def _list_like(name: str) -> str | None:
+    name = name.strip().lower()
+    if not _LIST_LIKE.match(name) or name in _GENERIC_MAILBOXES:
+        return None
+    if not any(ch.isalpha() for ch in name):
+        return None
+    # "2010-February", "2013", "09-2014": a monthly file or a dated export, not a list.
+    if _MONTHLY.match(name) and any(ch.isdigit() for ch in name):
+        return None
+    return name
+
+
+def _mailbox_name(raw: RawMessage) -> str | None:
+    """The list an mbox file or Maildir folder is named after: `bestbits.mbox` -> bestbits."""
+    if raw.format not in ("mbox", "maildir"):
+        return None
+    path = raw.source.path.rstrip("/")
+    name = path.rsplit("/", 1)[-1]
+    for suffix in _MAILBOX_SUFFIXES:
+        name = name.removesuffix(suffix)
+    # Maildir++ subfolders are ".Lists.igf-discuss".
+    return _list_like(name.rsplit(".", 1)[-1] if name.startswith(".") else name)
+
+
+def _posting_name(decoded: Decoded) -> tuple[str, str] | None:
+    """The list's local part from the headers list software adds, and which one said it."""
+    for header in ("List-Post", "X-Mailing-List", "Mailing-List", "List-Subscribe"):
+        value = decoded.get(header)
+        if not value:
+            continue
+        found = _MAILTO.search(value)
+        local = found.group(1) if found else value.split("@", 1)[0].split()[-1] if "@" in value \
+            else None
+        if local:
+            local = _BOUNCES.match(local.strip("<>\"' ").lower())
+            name = _list_like(local.group("name")) if local else None
+            if name:
+                return name, header
+    for header in ("Sender", "Errors-To"):
+        _, address = parseaddr(decoded.get(header) or "")
+        local = address.split("@", 1)[0].lower()
+        if local.endswith(("-bounces", "-request", "-owner")) or local.startswith("owner-"):
+            bounce = _BOUNCES.match(local)
+            name = _list_like(bounce.group("name")) if bounce else None
+            if name:
+                return name, header
+    return None
+
+
+def list_names(decoded: Decoded, raw: RawMessage, configured: str | None,
+               notes: list[str] | None = None) -> tuple[str, ...]:
+    """The lists a message went to, from the strongest evidence, saying how it was known.
+
+    List-Id (RFC 2919) first; then what the source says (the configured name, the
+    pipermail folder, the mbox file or Maildir named after a list: Mailman keeps
+    ``<list>.mbox/<list>.mbox``); then the headers list software adds (List-Post,
+    X-Mailing-List, a ``-bounces`` Sender); last the subject's ``[tag]``.
+    """
+    notes = [] if notes is None else notes
     list_id = decoded.get("List-Id")
     if list_id:
         found = _LIST_ID.search(list_id)
         ident = found.group(1) if found else list_id.strip()
         name = ident.split(".", 1)[0].strip().lower()
         if name:
-            names.append(name)
-    if not names:
-        for name in (configured, raw.list_hint):
-            if name:
-                names.append(name)
-                break
-    return tuple(dict.fromkeys(names))
+            return (name,)
+    for name, how in ((configured, "the configured list name"),
+                      (raw.list_hint, "the archive's name"),
+                      (_mailbox_name(raw), "the mailbox name")):
+        if name:
+            if how != "the configured list name":
+                notes.append(f"list from {how} (no List-Id)")
+            return (name,)
+    posting = _posting_name(decoded)
+    if posting:
+        notes.append(f"list from {posting[1]} (no List-Id)")
+        return (posting[0],)
+    tag = _SUBJECT_TAG.match(decoded.get("Subject") or "")
+    if tag:
+        name = _list_like(re.sub(r"[\s_]+", "-", tag.group("tag").strip()))
+        if name:
+            notes.append("list from the subject tag (no List-Id)")
+            return (name,)
+    return ()
 
 
 def content_id(decoded: Decoded, raw: RawMessage) -> str:
@@ -405,6 +487,7 @@ def describe(decoded: Decoded, split: Split, raw: RawMessage,
     date, date_source = _date(decoded, raw, split,
                               message_id if id_source == "header" else None, notes)
     subject = decoded.get("Subject") or ""
+    lists = list_names(decoded, raw, list_name, notes)
     in_reply_to = None
     for candidate in id_list(decoded.get("In-Reply-To")):
         in_reply_to = candidate
@@ -418,7 +501,7 @@ def describe(decoded: Decoded, split: Split, raw: RawMessage,
         date_source=date_source,
         subject=subject,
         subject_normalized=normalize_subject(subject),
-        lists=list_names(decoded, raw, list_name),
+        lists=lists,
         in_reply_to=in_reply_to,
         references=references,
         notes=tuple(dict.fromkeys(notes)),

@@ -66,6 +66,11 @@ def test_index_twice_gives_the_same_documents(archive: Path, tmp_path: Path) -> 
     assert crossposted, "the sample should cross-post a few messages"
     for m in crossposted:
         assert set(docs[bare(m.message_id)]["list"].split(",")) == set(m.lists)
+    # Every list is right, also for archives that predate List-Id (named by their mbox).
+    wrong = [(m.message_id, m.lists, docs[bare(m.message_id)]["list"]) for m in truth
+             if m.message_id and not m.is_bare_body
+             and set(docs[bare(m.message_id)]["list"].split(",")) != set(m.lists)]
+    assert wrong == []
 
     second = index_paths([archive], settings, progress=False)
     assert (second.read, second.indexed, second.duplicates, second.reported) == (
