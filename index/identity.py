@@ -37,11 +37,17 @@ _SPACES = re.compile(r"\s+")
 _NOISE = re.compile(r"""["'`()\[\]<>]""")
 
 
+# Letters NFKD leaves whole, so that "Kılıç" and "Kilic" or "Søren" and "Soren" meet.
+_UNDECOMPOSED = str.maketrans({"ı": "i", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d",
+                               "Đ": "D", "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
+                               "þ": "th", "ð": "d"})
+
+
 def normalize_name(name: str | None) -> str:
     """The comparison form of a display name: accents, case, quotes and "Last, First" folded."""
     if not name:
         return ""
-    text = unicodedata.normalize("NFKD", name)
+    text = unicodedata.normalize("NFKD", name.translate(_UNDECOMPOSED))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _NOISE.sub(" ", text).casefold()
     if text.count(",") == 1:
@@ -206,6 +212,30 @@ def resolve(observations: Iterable[Observation], aliases: Aliases | None = None)
                 if a != b:
                     parent[max(a, b)] = min(a, b)
 
+    # The same person's second address often keeps the local part of the first with
+    # digits added (john.clark@registry.net, john.clark50@163.com) under a shorter
+    # spelling of the name ("J. Clark"). Join such addresses only when the names agree:
+    # same surname and compatible first names, or a name in another script whose
+    # Latin counterpart is in the local part ("周静" and "Jing Zhou" at zhou@, zhou26@).
+    names_of_email: dict[str, set[str]] = defaultdict(set)
+    for norm, emails in emails_of_name.items():
+        for email in emails:
+            names_of_email[email].add(norm)
+    by_stem: dict[str, list[str]] = defaultdict(list)
+    for email in sorted(names_of_email):
+        if email not in aliases.by_email:
+            stem = _local_stem(email)
+            if len(stem) >= 2:
+                by_stem[stem].append(email)
+    for stem, emails in by_stem.items():
+        for i, first in enumerate(emails):
+            for other in emails[i + 1:]:
+                if any(_same_person(a, b, stem) for a in names_of_email[first]
+                       for b in names_of_email[other]):
+                    a_root, b_root = find(first), find(other)
+                    if a_root != b_root:
+                        parent[max(a_root, b_root)] = min(a_root, b_root)
+
     def key_of(name: str | None, email: str) -> str:
         norm = normalize_name(name)
         if email and email in aliases.by_email:
@@ -253,6 +283,38 @@ def resolve(observations: Iterable[Observation], aliases: Aliases | None = None)
             aliases=tuple(sorted(set(spellings[key]) | set(addresses[key]))),
         )
     return Resolution(keys, identities)
+
+
+_TRAILING_DIGITS = re.compile(r"[\d._-]+$")
+
+
+def _local_stem(email: str) -> str:
+    """The local part without the digits people add to get a free address: zhou26 -> zhou."""
+    local = email.split("@", 1)[0].split("+", 1)[0]
+    return _TRAILING_DIGITS.sub("", local)
+
+
+def _same_person(name: str, other: str, stem: str) -> bool:
+    """Whether two normalised names can be one person's (addresses already share a stem)."""
+    a, b = name.replace(".", " ").split(), other.replace(".", " ").split()
+    if not a or not b:
+        return False
+    latin_a, latin_b = any(ch.isascii() and ch.isalpha() for ch in name), \
+        any(ch.isascii() and ch.isalpha() for ch in other)
+    if latin_a != latin_b:
+        latin = a if latin_a else b
+        squeezed = stem.replace(".", "").replace("_", "").replace("-", "")
+        if any(token == squeezed or (len(token) >= 3 and token in squeezed) for token in latin):
+            return True
+        given, family = latin[0], latin[-1]
+        return len(latin) >= 2 and squeezed in (given[0] + family, family + given[0],
+                                                given + family, family + given)
+    if len(a) < 2 or len(b) < 2 or a[-1] != b[-1]:
+        return False
+    first, second = a[0], b[0]
+    if len(first) == 1 or len(second) == 1:
+        return first[0] == second[0]
+    return first == second
 
 
 def _most_frequent(counts: Counter[str]) -> str | None:
