@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import getaddresses, parseaddr
 
-from index.mime import Decoded
+from index.mime import Decoded, decode_header_value
 from index.records import Author, RawMessage, Split
 
 MONTHS = {m: i for i, m in enumerate(
@@ -274,8 +274,13 @@ def _date(decoded: Decoded, raw: RawMessage, split: Split, message_id: str | Non
 
 # -- addresses ----------------------------------------------------------------------------
 
-def parse_author(value: str | None, pipermail: bool = False) -> Author:
-    """From in any shape -> Author with a lowercase address; name None when only an address."""
+def parse_author(value: str | None, pipermail: bool = False, *,
+                 encoded: bool = False) -> Author:
+    """From in any shape -> Author with a lowercase address; name None when only an address.
+
+    ``encoded``: the value is the raw header, its encoded words not yet decoded; the
+    display name is decoded once the address is parsed out.
+    """
     if not value or not value.strip():
         return Author(None, None, None)
     text = value.strip()
@@ -289,6 +294,8 @@ def parse_author(value: str | None, pipermail: bool = False) -> Author:
     if angle:
         # Decoded display names may hold commas; getaddresses would split them.
         name = angle.group(1).strip().strip("\"'").strip()
+        if encoded:
+            name = decode_header_value(name)
         name = re.sub(r"\s+", " ", name) or None
         return Author(name, angle.group(2).strip().lower(), source)
     try:
@@ -297,6 +304,8 @@ def parse_author(value: str | None, pipermail: bool = False) -> Author:
         pairs = [parseaddr(text)]
     name, email = pairs[0] if pairs else ("", "")
     name = (name or "").strip().strip("\"'").strip()
+    if encoded:
+        name = decode_header_value(name)
     email = (email or "").strip().strip("<>").strip()
     if "@" not in email:
         if not name:
@@ -315,6 +324,23 @@ def parse_author(value: str | None, pipermail: bool = False) -> Author:
     if name and name.startswith("'") and name.endswith("'"):
         name = name.strip("'") or None
     return Author(name, email.lower() or None, source if (name or email) else None)
+
+
+def _sender(decoded: Decoded, pipermail: bool) -> Author:
+    for header in ("From", "Sender", "Reply-To"):
+        value = decoded.get(header)
+        if not value:
+            continue
+        raw = decoded.encoded_sender(header)
+        if raw is not None:
+            # RFC 2047 section 6.1: a decoded '<' or '"' in the name must not move the
+            # address. Parse the raw header first; the whole value encoded (no address
+            # outside the words) falls back to the decoded text below.
+            author = parse_author(raw, pipermail, encoded=True)
+            if author.email:
+                return author
+        return parse_author(value, pipermail)
+    return parse_author(None, pipermail)
 
 
 # -- ids, subjects, lists -----------------------------------------------------------------
@@ -470,8 +496,7 @@ def describe(decoded: Decoded, split: Split, raw: RawMessage,
             notes.append(f"unusable Message-ID {decoded.get('Message-ID')!r}")
         message_id, id_source = content_id(decoded, raw), "content"
     if decoded.has_headers:
-        author = parse_author(decoded.get("From") or decoded.get("Sender")
-                              or decoded.get("Reply-To"), raw.format == "pipermail")
+        author = _sender(decoded, raw.format == "pipermail")
         if author.email is None and author.name is None and raw.envelope:
             sender = raw.envelope.split()[1] if len(raw.envelope.split()) > 1 else ""
             if raw.format == "pipermail":

@@ -35,6 +35,9 @@ class Decoded:
     attachments: tuple[Attachment, ...] = ()
     notes: tuple[str, ...] = ()
     has_headers: bool = True
+    # (name, raw value) of From/Sender/Reply-To headers holding encoded words: their
+    # address must be parsed before the words are decoded (RFC 2047 section 6.1).
+    encoded_senders: tuple[tuple[str, str], ...] = ()
 
     def get(self, name: str) -> str | None:
         """The first header of that name, decoded; None when absent."""
@@ -47,6 +50,14 @@ class Decoded:
     def get_all(self, name: str) -> list[str]:
         wanted = name.lower()
         return [value for key, value in self.headers if key.lower() == wanted]
+
+    def encoded_sender(self, name: str) -> str | None:
+        """The raw value of that sender header when it holds encoded words, else None."""
+        wanted = name.lower()
+        for key, value in self.encoded_senders:
+            if key.lower() == wanted:
+                return value
+        return None
 
     def header_block(self) -> str:
         return "\n".join(f"{k}: {v}" for k, v in self.headers)
@@ -62,6 +73,10 @@ _STUB = re.compile(
     r"your (mail|e-?mail) (client|reader|program) does not support html)",
     re.IGNORECASE,
 )
+# C0 controls that are not layout (NUL, ESC...; \x1c-\x1f too, which str.isspace()
+# calls whitespace) and DEL: they print as nothing, break XML 1.0 (feed.xml) and
+# terminals (an ESC sequence in a Subject recolours `govmail show`).
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _BODY_TYPES = frozenset({"text/plain", "text/html", "text/enriched"})
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
@@ -116,8 +131,12 @@ def decode_header_value(value: object) -> str:
     pieces.append((None, data[pos:]))
     text = "".join(charset.decode_label(chunk, label) for label, chunk in pieces)
     text, _ = charset.repair_mojibake(text)
-    text = re.sub(r"[\r\n\t]+", " ", text)
+    text = re.sub(r"[\r\n\t\v\f]+", " ", text)
+    text = _CONTROLS.sub("", text)
     return unicodedata.normalize("NFC", text).strip()
+
+
+_SENDERS = frozenset({"from", "sender", "reply-to"})
 
 
 def _headers(msg: EmailMessage) -> tuple[tuple[str, str], ...]:
@@ -125,6 +144,14 @@ def _headers(msg: EmailMessage) -> tuple[tuple[str, str], ...]:
     for name, value in msg._headers:  # raw pairs: compat32 would wrap 8-bit values in Header
         out.append((str(name), decode_header_value(value)))
     return tuple(out)
+
+
+def _encoded_senders(msg: EmailMessage) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (str(name), re.sub(r"\r?\n(?=[ \t])", "", str(value)))
+        for name, value in msg._headers
+        if str(name).lower() in _SENDERS and "=?" in str(value)
+    )
 
 
 def _param(part: EmailMessage, name: str) -> str | None:
@@ -292,11 +319,12 @@ def decode(raw: RawMessage, settings: Settings) -> Decoded:
     if raw.format == "body" or not _looks_like_headers(data):
         is_html = sniff_body_type(data)
         text, report = charset.to_text(data, None, is_html)
-        return Decoded(headers=(), text=text,
+        return Decoded(headers=(), text=_CONTROLS.sub("", text),
                        content_type="text/html" if is_html else "text/plain",
                        charset=report, has_headers=False)
     msg = message_from_bytes(data)
     headers = _headers(msg)
+    senders = _encoded_senders(msg)
     walker = _Walker(settings)
     texts = walker.walk(msg, 0)
     notes = [f"defect: {type(d).__name__}" for d in msg.defects]
@@ -305,7 +333,8 @@ def decode(raw: RawMessage, settings: Settings) -> Decoded:
     if not texts:
         return Decoded(headers=headers, text="", content_type="text/plain",
                        charset=CharsetReport(declared=None, used="US-ASCII"),
-                       attachments=tuple(walker.attachments), notes=tuple(dict.fromkeys(notes)))
+                       attachments=tuple(walker.attachments), notes=tuple(dict.fromkeys(notes)),
+                       encoded_senders=senders)
     first = texts[0]
     if len(texts) == 1:
         body = first.text
@@ -313,8 +342,10 @@ def decode(raw: RawMessage, settings: Settings) -> Decoded:
         body = "\n".join(t.text if t.html else _plain_to_html(t.text) for t in texts)
     else:
         body = "\n\n".join(_TAGS.sub("", t.text) if t.html else t.text for t in texts)
+    body = _CONTROLS.sub("", body)
     repairs = tuple(dict.fromkeys(r for t in texts for r in t.report.repairs))
     report = CharsetReport(first.report.declared, first.report.used, repairs)
     return Decoded(headers=headers, text=body,
                    content_type="text/html" if first.html else "text/plain", charset=report,
-                   attachments=tuple(walker.attachments), notes=tuple(dict.fromkeys(notes)))
+                   attachments=tuple(walker.attachments), notes=tuple(dict.fromkeys(notes)),
+                   encoded_senders=senders)

@@ -17,8 +17,10 @@ _LINK_OPEN = re.compile(
     r"<(?:https?|ftp|mailto):[^>\s]*$|<[^<>\s@]+@[^<>\s]*$|<[^<>\s]+\s+at\s+[^<>\s]+$|<$",
     re.IGNORECASE,
 )
-# ">>> http://example.com <<<" style banners are not quotes.
-_ARROW_ART = re.compile(r"^>{2,}.{0,200}<{2,}\s*$")
+# ">>> http://example.com <<<" style banners are not quotes. Possessive: with a plain
+# >{2,} every line opening with n '>' backtracked n x 200 steps (a 1,500-level quote
+# staircase took 4-5 s); giving '>' back to the middle can never help the match.
+_ARROW_ART = re.compile(r"^>{2,}+.{0,200}<{2,}\s*$")
 # Inside one physical line a quote may not be deeper than this.
 MAX_DEPTH = 64
 
@@ -54,6 +56,12 @@ def _next_marker(line: str, i: int) -> bool:
     return j < len(line) and line[j] == ">"
 
 
+def _is_arrow_art(line: str) -> bool:
+    stripped = line.strip()
+    # Most quoted lines do not end in "<<": no regex for them.
+    return stripped.endswith("<<") and _ARROW_ART.match(stripped) is not None
+
+
 def normalise_line(text: str) -> str:
     """NFC, no-break spaces and tabs as spaces, trailing whitespace dropped."""
     text = unicodedata.normalize("NFC", text)
@@ -70,7 +78,7 @@ def plain_lines(text: str) -> list[tuple[int, str]]:
     for line in raw:
         line = line.replace("\xa0", " ")
         depth, rest = quote_prefix(line)
-        if depth and (_ARROW_ART.match(line.strip()) or _LINK_OPEN.search(prev_raw.rstrip())):
+        if depth and (_is_arrow_art(line) or _LINK_OPEN.search(prev_raw.rstrip())):
             # The ">" closes an address or link left open on the line above.
             depth, rest = 0, line
         prev_raw = line

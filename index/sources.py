@@ -33,6 +33,8 @@ _PIPERMAIL_NAME = re.compile(
     re.IGNORECASE,
 )
 _MAILDIR_PARTS = ("cur", "new")
+# Most an mbox reader holds of one physical line at a time (see _iter_mbox).
+LINE_PIECE = 1 << 20
 _SKIP_DIRS = frozenset({"tmp", ".git", "__pycache__", ".hg", ".svn"})
 
 
@@ -114,26 +116,39 @@ def _iter_mbox(path: Path, fmt: str, list_hint: str | None,
         return RawMessage(ref, _unescape(lines), kind, envelope, list_hint)
 
     with _open(path) as handle:
-        for line in handle:
-            bare = line.rstrip(b"\r\n")
-            if line.startswith(b"From ") and (previous_blank or start is None) and \
-                    FROM_LINE.match(bare):
+        # readline(LINE_PIECE), not `for line in handle`: a 100 MB message on one line
+        # would be held whole before max_message_bytes could refuse it. A longer line
+        # arrives in pieces; only a piece that starts a line can be a From_ line.
+        readline = handle.readline
+        line_start = True
+        line_blank = True
+        while piece := readline(LINE_PIECE):
+            ends_line = piece.endswith(b"\n")
+            blank = not piece.strip()
+            if line_start and ends_line and piece.startswith(b"From ") and \
+                    (previous_blank or start is None) and FROM_LINE.match(piece):
                 if start is not None:
                     yield emit()
-                start, envelope, lines, size = offset, bare.decode("utf-8", "replace"), [], 0
+                envelope = piece.rstrip(b"\r\n").decode("utf-8", "replace")
+                start, lines, size = offset, [], 0
             elif start is None:
-                if bare.strip():
+                if not blank:
                     # Text before the first From_ line: keep it as a message of its own.
-                    start, envelope, lines, size = offset, None, [line], len(line)
+                    start, envelope, lines, size = offset, None, [piece], len(piece)
             elif max_bytes is None or size <= max_bytes:
-                lines.append(line)
-                size += len(line)
+                lines.append(piece)
+                size += len(piece)
                 if max_bytes is not None and size > max_bytes:
                     lines = []
             else:
-                size += len(line)
-            previous_blank = not bare.strip()
-            offset += len(line)
+                size += len(piece)
+            if ends_line:
+                previous_blank = blank and (line_start or line_blank)
+                line_start = True
+            else:
+                line_blank = blank and (line_start or line_blank)
+                line_start = False
+            offset += len(piece)
     if start is not None:
         yield emit()
 

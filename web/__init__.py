@@ -9,6 +9,7 @@ engine; ``web`` never imports ``index``.
 from __future__ import annotations
 
 from flask import Flask, Response
+from werkzeug.routing import PathConverter
 
 from search import config as config_module
 from search.config import Settings
@@ -26,6 +27,20 @@ SECURITY_HEADERS = {
 }
 
 
+
+class IdPathConverter(PathConverter):
+    """``<path:...>`` that also matches a value starting with "/".
+
+    Werkzeug's own ([^/].*?) cannot: a message id such as "//evil.example/x" is legal
+    mail, and its page's own link (/message///evil.example/x) was a 404. Registered as
+    "path" on the app's map, so the page and API routes take it without a new name.
+    """
+
+    regex = ".+?"
+    # Said outright: werkzeug infers part_isolating from a "/" in the regex.
+    part_isolating = False
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """An app over the index of ``settings`` (``search.config.load()`` when None).
 
@@ -39,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # Message ids may hold "//" (or start with "/"); merging slashes would change the id.
     app.url_map.merge_slashes = False
+    # Before the blueprints: a rule looks its converter up when it is added.
+    app.url_map.converters["path"] = IdPathConverter
     engine = Engine(settings)
     app.extensions["govmail"] = engine
 

@@ -43,7 +43,8 @@ def _int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: i
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if len(raw) > 9 or not raw.isdigit():
+    # isdigit() alone is true for '²' and '①', which int() refuses: ASCII digits only.
+    if len(raw) > 9 or not (raw.isascii() and raw.isdigit()):
         raise BadParameter(f"{name} must be a whole number from {low} to {high}, not {raw[:20]!r}")
     value = int(raw)
     if not low <= value <= high:

@@ -26,6 +26,7 @@ from index.document import to_document
 from index.indexer import RunReport, index_paths
 from index.pipeline import parse_safely
 from index.records import Message, RawMessage, Rejection, SourceRef
+from index.sources import LINE_PIECE, iter_raw
 from search.config import Settings
 from search.engine import Engine
 from search.results import SearchRequest
@@ -129,11 +130,6 @@ def test_parse_timeout_is_enforced() -> None:
         "limits", "parsing took longer than parse_timeout (0.05 s)")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: index/plain._ARROW_ART (^>{2,}.{0,200}<{2,}) backtracks on every line that "
-    "starts with many '>', quadratic in the depth: 1,500 lines quoting one level deeper "
-    "each (1.1 MB) take 4-5 s on an idle machine and over 20 s (parse_timeout: the "
-    "message is lost) on a loaded one; test endswith('<<') first or use >{2,}+"))
 def test_a_deep_quote_staircase_parses_fast() -> None:
     data = hostile.quote_staircase(2000)
     result, seconds = parse("staircase", data, Settings(parse_timeout=2.0))
@@ -286,10 +282,6 @@ def test_hundred_megabyte_message_keeps_memory_bounded(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: index/sources._iter_mbox reads `for line in handle`, so a 100 MB message with no "
-    "line break is held whole (peak RSS +209 MB) before max_message_bytes rejects it; "
-    "read with readline(limit) and skip the rest of an oversized message"))
 def test_hundred_megabyte_single_line_keeps_memory_bounded(tmp_path: Path) -> None:
     mbox = tmp_path / "oneline.mbox"
     with open(mbox, "wb") as out:
@@ -302,3 +294,36 @@ def test_hundred_megabyte_single_line_keeps_memory_bounded(tmp_path: Path) -> No
     growth = int(figures["after"]) - int(figures["before"])  # type: ignore[call-overload]
     assert (figures["read"], figures["indexed"], figures["reported"]) == (3, 2, 1)
     assert growth < MEMORY_BOUND, f"peak RSS grew by {growth / 2**20:.0f} MB"
+
+
+def long_line_mbox(path: Path) -> tuple[bytes, int]:
+    """An mbox whose first message holds a line of 2.5 read pieces, a From_ look-alike
+    starting exactly at a piece boundary inside it; returns the first message's bytes
+    and the offset of the second envelope."""
+    filler = b"z" * (LINE_PIECE - len(b"Subject: long\n\nstart "))
+    line = b"start " + filler + hostile.ENVELOPE.rstrip(b"\n") + b" " + b"w" * LINE_PIECE + b"\n"
+    first = b"Subject: long\n\n" + line + b"\n"
+    second = hostile.ENVELOPE + b"Subject: after\n\nsmall body\n"
+    path.write_bytes(hostile.ENVELOPE + first + second)
+    return first, len(hostile.ENVELOPE) + len(first)
+
+
+def test_a_long_line_is_read_in_pieces_and_not_split(tmp_path: Path) -> None:
+    mbox = tmp_path / "long.mbox"
+    first, second_at = long_line_mbox(mbox)
+    got = list(iter_raw(mbox))
+    assert [type(r) for r in got] == [RawMessage, RawMessage]
+    assert (got[0].source, got[0].data) == (SourceRef(str(mbox), "0"), first)
+    assert (got[1].source, got[1].data) == (SourceRef(str(mbox), str(second_at)),
+                                            b"Subject: after\n\nsmall body\n")
+
+
+def test_a_long_line_over_the_bound_is_reported_where_it_is(tmp_path: Path) -> None:
+    mbox = tmp_path / "long.mbox"
+    first, second_at = long_line_mbox(mbox)
+    got = list(iter_raw(mbox, max_message_bytes=LINE_PIECE))
+    assert got[0] == Rejection(SourceRef(str(mbox), "0"), "limits",
+                               f"message of {len(first)} bytes exceeds max_message_bytes "
+                               f"({LINE_PIECE})")
+    assert isinstance(got[1], RawMessage) and len(got) == 2
+    assert got[1].source == SourceRef(str(mbox), str(second_at))

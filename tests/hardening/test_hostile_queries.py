@@ -50,6 +50,10 @@ REFUSED = [
      "query too long: 1204 characters, at most 1000"),
     ("unbalanced", "(" * 400 + "word", "unclosed '(' at position 400"),
     ("unclosed-quote", '"' * 99, "unclosed quote at position 99"),
+    # Every word of the field, walked: 1.8 s here before it was refused.
+    ("field-star", "quoted:*", "quoted:* matches too many words (more than 64); make it longer"),
+    ("field-range", "quoted:[a to z]",
+     "quoted:[a TO z] matches too many words (more than 64); make it longer"),
 ]
 # (name, query) that may be answered or refused, but quickly.
 ANSWERED_QUICKLY = [
@@ -65,19 +69,11 @@ ANSWERED_QUICKLY = [
     ("long-id", "id:" + "x" * 900),
     ("field-wildcard", "from:*"),
 ]
-# Bugs found by this file; each runs the same check and is pinned strictly.
+# Slow cases this file found (all fixed); each runs the same check.
 SLOW_BUGS = [
-    pytest.param("one-1000-char-word", "g" * 1000, marks=pytest.mark.xfail(strict=True, reason=(
-        "bug: Engine._suggest runs searcher.suggest(maxdist=3) on a 1,000-letter word: "
-        "55 s under the engine lock"))),
-    pytest.param("twenty-unknown-words", " ".join("zq" + w for w in WORDS[:20]),
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "bug: Engine._suggest calls searcher.suggest once per unknown word, "
-                     "0.6 s each on a 6,000-word index"))),
-    pytest.param("same-word-100-times", " OR ".join(["zqabc"] * 100),
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "bug: Engine._suggest does not deduplicate words: 100 identical "
-                     "unknown words cost 100 suggestions"))),
+    pytest.param("one-1000-char-word", "g" * 1000),
+    pytest.param("twenty-unknown-words", " ".join("zq" + w for w in WORDS[:20])),
+    pytest.param("same-word-100-times", " OR ".join(["zqabc"] * 100)),
 ]
 PAGING = [
     (SearchRequest(query="word", page=10**9), "page must be between 1 and 500"),
@@ -166,11 +162,6 @@ def test_pathological_queries_answer_fast(wide_index: Path, name: str, query: st
     assert seconds_in_child(wide_index, query) < QUICK
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: search.query.parse turns a lone '*' into Or(Every('original'), Every('subject')); "
-    "a fielded Every walks the postings of every term of the field (2-4 s on this "
-    "6,000-word index, 8-16 s on the 20,000-message bench index). Make it Every() "
-    "(all documents, as the empty query) or refuse it"))
 @pytest.mark.parametrize("query", ["*", "subject:*", "all:*"])
 def test_a_lone_star_is_not_a_walk_over_every_term(query: str) -> None:
     from whoosh import query as wq
@@ -187,9 +178,35 @@ def test_a_lone_star_is_not_a_walk_over_every_term(query: str) -> None:
     assert fielded == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: search.query._as_typed reads leaf.text, which a TermRange does not have: the "
-    "reason starts with a blank where the range should be"))
+def test_a_star_beside_words_leaves_the_words() -> None:
+    from whoosh import query as wq
+
+    from search.query import parse
+
+    # Whoosh's normalize turns And([Every(), x]) into Every(): "* word" must stay "word".
+    assert parse("* word").query == parse("word").query
+    assert parse("word OR *").query == wq.Every()
+    assert parse("* NOT word").query == wq.AndNot(wq.Every(), parse("word").query)
+    # "quoted:*" asks for messages that quote something: that meaning is kept.
+    assert parse("quoted:*").query == wq.Every("quoted")
+
+
+@pytest.mark.parametrize("query", ["*", "subject:*", "all:*"])
+def test_a_lone_star_lists_every_message_fast(wide_engine: Engine, query: str) -> None:
+    outcome, seconds = timed(lambda: wide_engine.search(SearchRequest(query=query)))
+    everything, _ = timed(lambda: wide_engine.search(SearchRequest(query="")))
+    assert outcome.total == everything.total == 400  # type: ignore[attr-defined]
+    assert seconds < QUICK, seconds
+
+
+def test_a_word_repeated_past_the_bound_is_refused_before_parsing(wide_index: Path) -> None:
+    # One distinct term, but Whoosh's parse cost grows with every repetition.
+    engine = Engine(Settings(index_dir=wide_index, max_query_length=100_000))
+    outcome, seconds = timed(lambda: engine.search(SearchRequest(query=" OR ".join(["zq"] * 3000))))
+    assert (type(outcome), str(outcome)) == (QueryError, "query has too many terms: at most 64")
+    assert seconds < QUICK, seconds
+
+
 def test_a_range_too_wide_is_refused_naming_the_range(wide_engine: Engine) -> None:
     outcome, seconds = timed(lambda: wide_engine.search(SearchRequest(query="subject:[a to z]")))
     assert isinstance(outcome, QueryError) and seconds < QUICK
@@ -213,10 +230,6 @@ def test_term_bound_holds_when_length_is_lifted(wide_index: Path) -> None:
     assert seconds < QUICK, seconds
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: search.query.parse counts terms only after Whoosh has parsed the whole text, and "
-    "that parse is quadratic (800 words 1.7 s, 3,000 words about 50 s) once an operator "
-    "raises max_query_length; count the tokens of the raw text first"))
 def test_term_bound_is_checked_before_parsing(wide_index: Path) -> None:
     engine = Engine(Settings(index_dir=wide_index, max_query_length=100_000))
     query = " ".join(WORDS[:1200])
@@ -265,10 +278,8 @@ def test_web_answers_400_with_the_reason_fast(wide_client: FlaskClient, url: str
         ({"size": "1000000"}, "size must be from 1 to 100, not 1000000"),
         ({"page": "1e9"}, "page must be a whole number from 1 to 500, not '1e9'"),
         ({"size": "-1"}, "size must be a whole number from 1 to 100, not '-1'"),
-        pytest.param({"page": "²"}, "page must be a whole number from 1 to 500, not '²'",
-                     marks=pytest.mark.xfail(strict=True, reason=(
-                         "bug: web.params._int_arg trusts str.isdigit(), true for '²' and "
-                         "'①', then int() raises ValueError: a 500"))),
+        ({"page": "²"}, "page must be a whole number from 1 to 500, not '²'"),
+        ({"size": "①"}, "size must be a whole number from 1 to 100, not '①'"),
     ],
 )
 def test_web_refuses_enormous_pages(wide_client: FlaskClient, url: str, args: dict[str, str],
