@@ -3,8 +3,9 @@
 Owns the searcher's lifetime (reopened only after a commit), running a parsed query
 with facet filters, sorting and paging, snippets, "did you mean", more-like-this and
 the single-message, thread and author views. Does not own the query language
-(search/query.py), facet counting (search/facets.py) or the record shapes
-(search/results.py).
+(search/query.py), set-at-a-time matching (search/matching.py, which answers every
+query made of terms and phrases; Whoosh's collectors answer the rest), facet counting
+(search/facets.py) or the record shapes (search/results.py).
 
 Whoosh reads segment files through shared file objects, so one lock serialises the
 use of the searcher; with the GIL, Python-bound scoring would not run in parallel anyway.
@@ -26,7 +27,9 @@ from typing import Any
 from whoosh import collectors, highlight
 from whoosh import index as windex
 from whoosh import query as wq
+from whoosh.analysis import Token
 
+from search import matching
 from search.config import Settings
 from search.errors import IndexNotFound, QueryError
 from search.facets import FacetCounter, facet_values, filter_query
@@ -45,6 +48,12 @@ from search.results import (
 from search.schema import SCHEMA, TEXT_ANALYZER
 
 SNIPPET_CHARS = 240
+HIGHLIGHT_CHARS = 50_000
+# "Did you mean" runs only for queries with fewer hits than this, and within these bounds.
+SUGGEST_BELOW = 10
+SUGGEST_MAX_CHARS = 30
+SUGGEST_MAX_WORDS = 3
+SUGGEST_BUDGET_S = 0.5
 _SPACES = re.compile(r"\s+")
 # A bare word the user typed (not a field prefix, wildcard or operator), for suggestions.
 _WORD = re.compile(r"(?<![\w:*?~\"-])([^\W\d_]{3,})(?![\w:*?~])")
@@ -118,11 +127,75 @@ def _tidy(parts: Iterable[tuple[str, bool]]) -> list[tuple[str, bool]]:
 
 
 def _lead(text: str) -> tuple[tuple[str, bool], ...]:
-    flat = _SPACES.sub(" ", text).strip()
+    # Collapse only the head: the whole of a long message cost ~0.5 ms a hit, 10 ms a
+    # page. A head that still holds more than SNIPPET_CHARS + 1 characters gives the
+    # same snippet as the whole text would.
+    flat = _SPACES.sub(" ", text[: SNIPPET_CHARS * 4]).strip()
+    if len(flat) <= SNIPPET_CHARS + 1 and len(text) > SNIPPET_CHARS * 4:
+        flat = _SPACES.sub(" ", text).strip()
     if len(flat) > SNIPPET_CHARS:
         cut = flat.rfind(" ", 0, SNIPPET_CHARS)
         flat = flat[: cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS] + " …"
     return ((flat, False),) if flat else ()
+
+
+class _SnippetAnalyzer:
+    """TEXT_ANALYZER as whoosh.highlight calls it (chars, stop words kept), in one loop.
+
+    Whoosh runs its analyzer as a chain of generators per token: re-analysing the 20
+    hits of a page was a third of a highlighted search at 100,000 messages. This loop
+    yields the same tokens (text, stopped, startchar, endchar; a test compares them)
+    and stems through its own cache. An analyzer of another shape is called as is.
+    """
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyzer = analyzer
+        items = list(getattr(analyzer, "items", ()))
+        kinds = [type(i).__name__ for i in items]
+        self.fused = kinds == [
+            "RegexTokenizer", "LowercaseFilter", "CharsetFilter", "StopFilter", "StemFilter"
+        ]
+        if self.fused:
+            tokenizer, _, fold, stop, stem = items
+            self.expression = tokenizer.expression
+            self.charmap = fold.charmap
+            self.stops, self.minsize, self.maxsize = stop.stops, stop.min, stop.max
+            self.ignore, self.stemfn = stem.ignore, stem.stemfn
+        self._stems: dict[str, str] = {}
+
+    def __call__(self, value: str, **kwargs: Any) -> Iterable[Any]:
+        if not self.fused or not kwargs.get("chars") or kwargs.get("removestops", True) or (
+            kwargs.get("positions") or kwargs.get("keeporiginal")
+        ):
+            return self.analyzer(value, **kwargs)
+        return self._tokens(value, kwargs.get("mode", ""))
+
+    def _tokens(self, value: str, mode: str) -> Iterable[Any]:
+        token = Token(False, True, removestops=False, mode=mode)
+        charmap, stops, ignore = self.charmap, self.stops, self.ignore
+        minsize, maxsize, stems = self.minsize, self.maxsize, self._stems
+        for match in self.expression.finditer(value):
+            text = match.group(0).lower().translate(charmap)
+            token.boost = 1.0
+            if len(text) < minsize or (maxsize is not None and len(text) > maxsize) or (
+                text in stops
+            ):
+                token.stopped = True
+            else:
+                token.stopped = False
+                if text not in ignore:
+                    stemmed = stems.get(text)
+                    if stemmed is None:
+                        if len(stems) > 100_000:
+                            stems.clear()
+                        stemmed = stems[text] = self.stemfn(text)
+                    text = stemmed
+            token.text = text
+            token.startchar, token.endchar = match.start(), match.end()
+            yield token
+
+
+SNIPPET_ANALYZER = _SnippetAnalyzer(TEXT_ANALYZER)
 
 
 def snippet_for(
@@ -135,11 +208,13 @@ def snippet_for(
     fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70)
     for field in ("original", "quoted"):
         terms = words.get(field)
-        text = stored.get(field) or ""
+        # A match past HIGHLIGHT_CHARS is not shown: re-analysing a whole huge message
+        # for each page would cost more than the search.
+        text = (stored.get(field) or "")[:HIGHLIGHT_CHARS]
         if not terms or not text:
             continue
         parts = highlight.highlight(
-            text, terms, TEXT_ANALYZER, fragmenter, _PartsFormatter(), top=2
+            text, terms, SNIPPET_ANALYZER, fragmenter, _PartsFormatter(), top=2
         )
         if parts and any(hit for _, hit in parts):
             return parts, field
@@ -191,6 +266,7 @@ class Engine:
         self._searcher = self._index.searcher()
         self._lock = threading.RLock()
         self._facets = FacetCounter()
+        self._segments = matching.SegmentCache()
 
     # ---- lifetime ------------------------------------------------------------
 
@@ -235,14 +311,34 @@ class Engine:
         with self._lock:
             searcher = self._searcher
             check_expansion(parsed, searcher.reader(), self.settings.max_query_terms)
-            found, docs = self._collect(searcher, parsed, request, filters)
-            total = len(docs)
-            hits = self._page(searcher, parsed, request, found)
+            sort = request.sort
+            if not parsed.text and sort == "relevance":
+                sort = "-date"  # every message scores the same; newest first reads best
+            limit = request.page * request.page_size
+            memo: dict[int, Any] = {}
+            if matching.supported(parsed.query) and (
+                filters is None or matching.supported(filters)
+            ):
+                matched = matching.run(
+                    searcher, self._segments, parsed.query, filters, sort, limit, memo
+                )
+                total, top = matched.total, matched.top
+                counted: Any = matched.per_segment
+            else:
+                total, top, counted = self._collect(searcher, parsed, sort, limit, filters)
+            hits = self._page(searcher, parsed, request, top)
             facets = {}
             if request.with_facets:
-                counts = self._facets.count(searcher, docs)
+                if isinstance(counted, set):
+                    counts = self._facets.count(searcher, counted)
+                else:
+                    counts = self._facets.count_segments(searcher, [d for _, _, d in counted])
                 facets = facet_values(counts, request.filters)
-            suggestion = self._suggest(searcher, parsed, filters) if parsed.text else None
+            suggestion = (
+                self._suggest(searcher, parsed, filters, memo)
+                if parsed.text and total < SUGGEST_BELOW
+                else None
+            )
         elapsed = (time.perf_counter() - started) * 1000
         return Results(request, total, hits, facets, suggestion, elapsed)
 
@@ -250,18 +346,16 @@ class Engine:
         self,
         searcher: Any,
         parsed: ParsedQuery,
-        request: SearchRequest,
+        sort: str,
+        limit: int,
         filters: wq.Query | None,
-    ) -> tuple[Any, set[int]]:
-        """One pass over the matches: the top of the page order and every matching docnum.
+    ) -> tuple[int, list[tuple[int, float | None]], set[int]]:
+        """Whoosh's collectors, for queries search/matching.py does not evaluate.
 
-        Counting with docs_for_query and then scoring in a second search cost a quarter
-        of each query's time at 20,000 messages.
+        One pass over the matches: the top of the page order and every matching docnum
+        (counting with docs_for_query and then scoring in a second search cost a quarter
+        of each query's time at 20,000 messages).
         """
-        limit = request.page * request.page_size
-        sort = request.sort
-        if not parsed.text and sort == "relevance":
-            sort = "-date"  # every message scores the same; newest first reads best
         collector: Any
         if sort == "relevance":
             inner: Any = _CountingTopCollector(limit)
@@ -269,23 +363,27 @@ class Engine:
             inner = collectors.SortingCollector("date", limit=limit, reverse=sort == "-date")
         collector = collectors.FilterCollector(inner, allow=filters) if filters else inner
         searcher.search_with_collector(parsed.query, collector)
-        return collector.results(), inner.docset
+        found = collector.results()
+        scored = sort == "relevance"
+        top = [
+            (found.docnum(n), found.score(n) if scored else None)
+            for n in range(min(limit, found.scored_length()))
+        ]
+        return len(inner.docset), top, inner.docset
 
     def _page(
-        self, searcher: Any, parsed: ParsedQuery, request: SearchRequest, found: Any
+        self,
+        searcher: Any,
+        parsed: ParsedQuery,
+        request: SearchRequest,
+        top: list[tuple[int, float | None]],
     ) -> tuple[Hit, ...]:
         first = (request.page - 1) * request.page_size
-        limit = request.page * request.page_size
-        scored = isinstance(found.collector, _CountingTopCollector) or isinstance(
-            getattr(found.collector, "child", None), _CountingTopCollector
-        )
         words = expanded_terms(parsed, searcher.reader()) if request.highlight else {}
-        hits = []
-        for number in range(first, min(limit, found.scored_length())):
-            docnum = found.docnum(number)
-            score = found.score(number) if scored else None
-            hits.append(self._hit(searcher.stored_fields(docnum), score, words, request.highlight))
-        return tuple(hits)
+        return tuple(
+            self._hit(searcher.stored_fields(docnum), score, words, request.highlight)
+            for docnum, score in top[first:]
+        )
 
     def _hit(
         self, stored: dict[str, Any], score: float | None, words: dict[str, set[str]],
@@ -308,33 +406,61 @@ class Engine:
             snippet_field=field,
         )
 
-    def _suggest(self, searcher: Any, parsed: ParsedQuery, filters: wq.Query | None) -> str | None:
-        """Replace words the index has never seen by the nearest indexed word, if that finds mail."""
+    def _suggest(
+        self,
+        searcher: Any,
+        parsed: ParsedQuery,
+        filters: wq.Query | None,
+        memo: dict[int, Any] | None = None,
+    ) -> str | None:
+        """Replace words the index has never seen by the nearest indexed word, if that finds mail.
+
+        Bounded, because Whoosh's suggest walks the vocabulary in Python: 0.3-0.7 s per
+        word at 100,000 messages without a prefix, and 55 s for a 1,000-letter word at
+        maxdist 3. So: words of at most SUGGEST_MAX_CHARS letters, each stem once, at most
+        SUGGEST_MAX_WORDS lookups, the first letter kept, and no new lookup once
+        SUGGEST_BUDGET_S is spent.
+        """
         reader = searcher.reader()
         text = parsed.text
-        changed = False
+        started = time.perf_counter()
+        replacements: dict[str, str | None] = {}
+        lookups = 0
         out: list[str] = []
         last = 0
         for match in _WORD.finditer(text):
             word = match.group(1)
-            if word in _OPERATORS:
+            if word in _OPERATORS or len(word) > SUGGEST_MAX_CHARS:
                 continue
             stems = [t.text for t in TEXT_ANALYZER(word)]
             if len(stems) != 1:
                 continue
             stem = stems[0]
-            if any(reader.doc_frequency(f, stem) for f in parsed.default_fields):
-                continue
-            # Stems of long words drift further from a typo ("accountabilty" ->
-            # "accountabilti" vs "accountabl"), so they get a wider edit distance.
-            found = searcher.suggest("original", stem, limit=1, maxdist=2 if len(stem) < 8 else 3)
-            if not found or found[0] == stem:
+            if stem not in replacements:
+                if any(reader.doc_frequency(f, stem) for f in parsed.default_fields):
+                    replacements[stem] = None
+                elif (
+                    lookups >= SUGGEST_MAX_WORDS
+                    or time.perf_counter() - started > SUGGEST_BUDGET_S
+                ):
+                    replacements[stem] = None
+                else:
+                    lookups += 1
+                    # Stems of long words drift further from a typo ("accountabilty" ->
+                    # "accountabilti" vs "accountabl"), so they get a wider edit distance.
+                    # prefix=1: candidates share the first letter, which typos rarely
+                    # touch; it cut a lookup from 0.3-0.7 s to ~10 ms at 100,000 messages.
+                    found = searcher.suggest(
+                        "original", stem, limit=1, maxdist=2 if len(stem) < 8 else 3, prefix=1
+                    )
+                    replacements[stem] = found[0] if found and found[0] != stem else None
+            better = replacements[stem]
+            if better is None:
                 continue
             out.append(text[last : match.start(1)])
-            out.append(found[0])
+            out.append(better)
             last = match.end(1)
-            changed = True
-        if not changed:
+        if not out:
             return None
         out.append(text[last:])
         candidate = "".join(out)
@@ -342,6 +468,11 @@ class Engine:
             again = parse(candidate, include_quoted=len(parsed.default_fields) > 2)
         except QueryError:
             return None
+        if matching.supported(again.query) and (filters is None or matching.supported(filters)):
+            found_any = matching.run(
+                searcher, self._segments, again.query, filters, "-date", 0, memo
+            )
+            return candidate if found_any.total else None
         whole = wq.And([again.query, filters]) if filters is not None else again.query
         for _ in searcher.docs_for_query(whole):
             return candidate

@@ -16,8 +16,9 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from itertools import chain
 from typing import Any
 
@@ -42,6 +43,10 @@ class SegmentColumns:
     values: dict[str, list[str]]
     single: dict[str, array]
     multi: dict[str, list[tuple[int, ...]]]
+    # Live documents, and value-id counts over all of them (the empty query's facets:
+    # 40-60 ms to count at 100,000 messages, asked for by every visit to the front page).
+    live: int = 0
+    whole: dict[str, Counter[int]] = dataclass_field(default_factory=dict)
 
 
 def _read_segment(reader: Any) -> SegmentColumns:
@@ -71,7 +76,7 @@ def _read_segment(reader: Any) -> SegmentColumns:
             multi[name] = [tuple(v) for v in per_doc]
         else:
             single[name] = column
-    return SegmentColumns(values, single, multi)
+    return SegmentColumns(values, single, multi, reader.doc_count())
 
 
 class FacetCounter:
@@ -104,6 +109,7 @@ class FacetCounter:
     def count(
         self, searcher: Any, docnums: Iterable[int], names: tuple[str, ...] = FACET_NAMES
     ) -> dict[str, Counter[str]]:
+        """Counts over global document numbers."""
         leaves = self._leaves(searcher)
         per_leaf: list[list[int]] = [[] for _ in leaves]
         ordered = sorted(docnums)
@@ -112,20 +118,51 @@ class FacetCounter:
             while index + 1 < len(leaves) and docnum >= leaves[index][1] + leaves[index][2]:
                 index += 1
             per_leaf[index].append(docnum - leaves[index][1])
+        return self._count(leaves, per_leaf, names)
+
+    def count_segments(
+        self,
+        searcher: Any,
+        per_segment: Sequence[Collection[int]],
+        names: tuple[str, ...] = FACET_NAMES,
+    ) -> dict[str, Counter[str]]:
+        """Counts over segment-local document numbers, one collection per leaf reader."""
+        leaves = self._leaves(searcher)
+        if len(per_segment) != len(leaves):
+            raise ValueError(f"{len(per_segment)} docnum sets for {len(leaves)} segments")
+        return self._count(leaves, per_segment, names)
+
+    @staticmethod
+    def _count(
+        leaves: list[tuple[SegmentColumns, int, int]],
+        per_leaf: Sequence[Collection[int]],
+        names: tuple[str, ...],
+    ) -> dict[str, Counter[str]]:
         totals: dict[str, Counter[str]] = {name: Counter() for name in names}
         for (columns, _, _), local in zip(leaves, per_leaf, strict=True):
             if not local:
                 continue
+            # Callers pass live documents only, so as many as the segment's live count
+            # are all of them.
+            every = len(local) == columns.live
             for name in names:
                 table = columns.values[name]
-                if name in MULTI_VALUED:
-                    ids = Counter(chain.from_iterable(map(columns.multi[name].__getitem__, local)))
-                else:
-                    ids = Counter(map(columns.single[name].__getitem__, local))
-                    ids.pop(-1, None)
+                ids = columns.whole.get(name) if every else None
+                if ids is None:
+                    ids = _value_ids(columns, name, local)
+                    if every:
+                        columns.whole[name] = ids
                 for value_id, n in ids.items():
                     totals[name][table[value_id]] += n
         return totals
+
+
+def _value_ids(columns: SegmentColumns, name: str, local: Collection[int]) -> Counter[int]:
+    if name in MULTI_VALUED:
+        return Counter(chain.from_iterable(map(columns.multi[name].__getitem__, local)))
+    ids = Counter(map(columns.single[name].__getitem__, local))
+    ids.pop(-1, None)
+    return ids
 
 
 def _segment_key(reader: Any) -> str:

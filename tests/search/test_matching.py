@@ -1,0 +1,207 @@
+"""search/matching.py finds, counts and ranks exactly what Whoosh's collectors do.
+
+The index is a generated archive written in three segments, with deletions in two of
+them, so offsets, deleted documents and per-segment statistics are all exercised.
+Each query runs through both paths: the set-at-a-time one and Whoosh's collectors
+(``Engine._collect``), and the whole outcome is compared.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from whoosh import index as windex
+
+from index.document import to_document
+from index.records import Message
+from search import matching
+from search.config import Settings
+from search.engine import Engine
+from search.facets import filter_query
+from search.query import parse
+from search.schema import SCHEMA, TEXT_ANALYZER
+from tests.search.sampled import identity, sample_messages
+
+ARCHIVE = 900
+DELETED = 25
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Message], Engine]:
+    messages = sample_messages(ARCHIVE, seed=23)
+    index_dir = tmp_path_factory.mktemp("matching") / "index"
+    index_dir.mkdir(parents=True)
+    ix = windex.create_in(str(index_dir), SCHEMA)
+    thirds = [messages[:300], messages[300:600], messages[600:]]
+    for number, part in enumerate(thirds):
+        writer = ix.writer()
+        if number:
+            # Deletions in earlier segments: their postings still list the documents.
+            for message in messages[(number - 1) * 300 : (number - 1) * 300 + DELETED]:
+                writer.delete_by_term("message_id", message.message_id)
+        for message in part:
+            writer.add_document(**to_document(message, identity(message)))
+        writer.commit(merge=False)
+    engine = Engine(Settings(index_dir=index_dir))
+    assert len(engine._searcher.reader().leaf_readers()) == 3
+    return messages, engine
+
+
+def words_of(text: str) -> list[str]:
+    return [w for w in text.split() if w.isalpha() and len(w) > 3 and len(
+        [t for t in TEXT_ANALYZER(w)]) == 1]
+
+
+def queries(messages: list[Message]) -> list[str]:
+    rng = random.Random(5)
+    found = ["", "*", "list:" + messages[0].lists[0], "from:" + (messages[3].author.name or "x")]
+    found += [f'from:"{m.author.name}"' for m in messages[:40] if m.author.name][:5]
+    for _ in range(60):
+        words = words_of(rng.choice(messages).original_text)
+        if len(words) < 3:
+            continue
+        found.append(" ".join(rng.sample(words, rng.randint(1, 3))))
+        start = rng.randrange(len(words) - 2)
+        found.append('"' + " ".join(words[start : start + 3]) + '"')
+        found.append(" ".join(words[start : start + 8]))  # the phrase-boosted AndMaybe
+        found.append(f"{words[0]} OR {words[1]}")
+        found.append(f"{words[0]} NOT {words[1]}")
+        found.append(f"subject:{words[2]} OR quoted:{words[0]}")
+    return found
+
+
+def both(engine: Engine, text: str, sort: str, filters: Any = None) -> tuple[Any, Any]:
+    parsed = parse(text)
+    if not parsed.text and sort == "relevance":
+        sort = "-date"
+    searcher = engine._searcher
+    total, top, docs = engine._collect(searcher, parsed, sort, 20, filters)
+    fast = matching.run(searcher, matching.SegmentCache(), parsed.query, filters, sort, 20)
+    whoosh = (total, docs, [d for d, _ in top], [s for _, s in top])
+    ours = (fast.total, fast.docnums(), [d for d, _ in fast.top], [s for _, s in fast.top])
+    return whoosh, ours
+
+
+@pytest.mark.parametrize("sort", ["relevance", "-date", "date"])
+def test_same_matches_order_and_scores_as_whoosh(
+    built: tuple[list[Message], Engine], sort: str
+) -> None:
+    messages, engine = built
+    texts = queries(messages)
+    supported = [t for t in texts if matching.supported(parse(t).query)]
+    # Everything but the lone star (a fielded Every) is evaluated set-at-a-time.
+    assert len(supported) >= len(texts) - 1
+    matched = 0
+    for text in supported:
+        (total, docs, order, scores), (f_total, f_docs, f_order, f_scores) = both(
+            engine, text, sort
+        )
+        assert (f_total, f_docs, f_order) == (total, docs, order), text
+        if sort == "relevance" and parse(text).text:
+            assert f_scores == pytest.approx(scores, rel=1e-12), text
+        matched += total > 0
+    assert matched >= len(supported) * 0.8
+
+
+def test_filters_and_deletions(built: tuple[list[Message], Engine]) -> None:
+    messages, engine = built
+    deleted = {m.message_id for m in messages[:DELETED]}
+    lists = sorted({name.lower() for m in messages for name in m.lists})
+    filters = filter_query({"list": tuple(lists[:2])})
+    assert filters is not None and matching.supported(filters)
+    for text in queries(messages)[:80]:
+        if not matching.supported(parse(text).query):
+            continue
+        whoosh, ours = both(engine, text, "relevance", filters)
+        assert ours[:3] == whoosh[:3], text
+    everything = matching.run(
+        engine._searcher, matching.SegmentCache(), parse("").query, None, "-date", 0
+    )
+    assert everything.total == ARCHIVE - 2 * DELETED
+    stored = {engine._searcher.stored_fields(d)["message_id"] for d in everything.docnums()}
+    assert stored & deleted == set()
+
+
+def test_block_heads_decode_as_whoosh_reads_them(built: tuple[list[Message], Engine]) -> None:
+    _, engine = built
+    checked = 0
+    for reader, _ in engine._searcher.reader().leaf_readers():
+        for fieldname in ("original", "subject", "list", "author"):
+            for btext in list(reader.lexicon(fieldname))[::7]:
+                matcher = reader._terms.matcher(fieldname, btext, reader.schema[fieldname].format)
+                expected = {}
+                while matcher.is_active():
+                    expected[matcher.id()] = matcher.weight()
+                    matcher.next()
+                assert matching._postings(reader, fieldname, btext) == expected, btext
+                checked += 1
+    assert checked > 500
+
+
+@pytest.mark.parametrize(
+    "text", ["date:2010", "governan*", "subject:[a to c]", "quoted:*", "governan?e"]
+)
+def test_other_queries_go_to_whoosh(text: str) -> None:
+    assert matching.supported(parse(text).query) is False
+
+
+def test_a_phrase_on_a_field_without_positions_goes_to_whoosh() -> None:
+    from whoosh import query as wq
+
+    assert matching.supported(wq.Phrase("author", ["jane", "doe"])) is False
+    assert matching.supported(wq.Phrase("author_text", ["jane", "doe"])) is True
+
+
+def test_engine_pages_match_whoosh_pages(built: tuple[list[Message], Engine]) -> None:
+    from search.results import SearchRequest
+
+    messages, engine = built
+    text = " ".join(words_of(messages[10].original_text)[:1])
+    first = engine.search(SearchRequest(text, page=1, page_size=5, with_facets=False))
+    second = engine.search(SearchRequest(text, page=2, page_size=5, with_facets=False))
+    parsed = parse(text)
+    _, top, _ = engine._collect(engine._searcher, parsed, "relevance", 10, None)
+    ids = [engine._searcher.stored_fields(d)["message_id"] for d, _ in top]
+    assert [h.message_id for h in first.hits + second.hits] == ids
+
+
+
+def test_snippet_analyzer_yields_the_chains_tokens(built: tuple[list[Message], Engine]) -> None:
+    from search.engine import SNIPPET_ANALYZER
+
+    messages, _ = built
+    texts = [m.original_text for m in messages[:300]] + [
+        "Délégué à l'ICANN: governments' Über-Test, I'm a DNSSEC-signed zone.",
+        "",
+        "The the THE 12 3 ab",
+    ]
+    assert SNIPPET_ANALYZER.fused
+
+    def tokens(analyzer: Any, text: str) -> list[tuple[str, bool, int, int]]:
+        return [
+            (t.text, t.stopped, t.startchar, t.endchar)
+            for t in analyzer(text, chars=True, mode="query", removestops=False)
+        ]
+
+    for text in texts:
+        assert tokens(SNIPPET_ANALYZER, text) == tokens(TEXT_ANALYZER, text), text
+    assert tokens(SNIPPET_ANALYZER, texts[-3])[:3] == [
+        ("delegu", False, 0, 7), ("a", True, 8, 9), ("l", True, 10, 11)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        ("word " * 2000, (("word " * 47 + "word …", False),)),
+        (" \n" * 1000 + "late start", (("late start", False),)),
+        ("x" * 5000, (("x" * 240 + " …", False),)),
+        ("", ()),
+    ],
+)
+def test_lead_reads_only_the_head_but_cuts_as_before(text: str, lead: Any) -> None:
+    from search.engine import _lead
+
+    assert _lead(text) == lead
