@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,10 @@ class TreeSampler:
     pid: int
     samples: list[tuple[float, float, int]]  # (time.time(), cumulative CPU s, tree RSS bytes)
     peak_rss: int = 0
+    # The ingesting process alone: (time.time(), its cumulative CPU s).
+    root_samples: list[tuple[float, float]] = field(default_factory=list)
+    # Every descendant: pid -> (creation time, last CPU s seen).
+    descendants: dict[int, tuple[float, float]] = field(default_factory=dict)
     _stop: threading.Event | None = None
     _thread: threading.Thread | None = None
 
@@ -145,6 +149,14 @@ class TreeSampler:
                     continue
                 # Processes that exit keep their last figure: a pool worker's CPU still counts.
                 cpu_by_pid[proc.pid] = times.user + times.system
+                if proc.pid == self.pid:
+                    self.root_samples.append((time.time(), cpu_by_pid[proc.pid]))
+                else:
+                    try:
+                        created = proc.create_time()
+                    except psutil.Error:
+                        created = time.time()
+                    self.descendants[proc.pid] = (created, cpu_by_pid[proc.pid])
             self.peak_rss = max(self.peak_rss, rss)
             self.samples.append((time.time(), sum(cpu_by_pid.values()), rss))
             self._stop.wait(SAMPLE_INTERVAL)
@@ -170,6 +182,30 @@ class TreeSampler:
                 cpu += c1 - c0
                 wall += t1 - t0
         return cpu, wall
+
+    def cpu_by_stage(self, spans: list[tuple[float, float]]) -> tuple[float, float]:
+        """(parse CPU s, index CPU s) when the stages overlap.
+
+        The writer's processes (Whoosh's MpWriter children) are started inside a flush;
+        the parser processes before any. So a descendant's CPU goes to the stage in which
+        it was created, and the ingesting process's own CPU to the stage of each sample
+        interval (in a flush it adds documents and commits; outside it reads and feeds).
+        """
+        def inside(t: float) -> bool:
+            return any(a <= t <= b for a, b in spans)
+
+        parse = index = 0.0
+        for (t0, c0), (t1, c1) in zip(self.root_samples, self.root_samples[1:], strict=False):
+            if inside((t0 + t1) / 2):
+                index += c1 - c0
+            else:
+                parse += c1 - c0
+        for created, cpu in self.descendants.values():
+            if inside(created):
+                index += cpu
+            else:
+                parse += cpu
+        return parse, index
 
     def cores_in(self, spans: list[tuple[float, float]]) -> float:
         """Average cores in use over the sample intervals that fall inside ``spans``."""
@@ -213,8 +249,9 @@ def run_indexer(
     index_bytes = _dir_bytes(index_dir)
     indexed = report["indexed"]
     read = max(report["read"], 1)
-    parse_cpu, _ = sampler.cpu_in(parse_spans)
-    index_cpu, _ = sampler.cpu_in(flush_spans)
+    # Parsing goes on during flushes (index.pipeline.ahead), so CPU is split by process
+    # role rather than by the clock.
+    parse_cpu, index_cpu = sampler.cpu_by_stage(flush_spans)
     return {
         "read": report["read"],
         "indexed": indexed,

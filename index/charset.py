@@ -204,7 +204,7 @@ def _choose(data: bytes, declared: str | None, is_html: bool) -> tuple[str, list
                 repairs.append(f"declared {given} but the bytes are not valid UTF-8")
                 break
         if codec == "cp1252" and given.lower() not in ("windows-1252", "cp1252", "x-cp1252"):
-            if any(0x80 <= b <= 0x9F for b in data):
+            if _C1_BYTE.search(data):
                 repairs.append(f"{given} read as windows-1252 (WHATWG): bytes 0x80-0x9F are punctuation")
         return codec, repairs, label
     if data.isascii():
@@ -223,6 +223,9 @@ def _choose(data: bytes, declared: str | None, is_html: bool) -> tuple[str, list
     return codec, repairs, label
 
 
+# Bytes where windows-1252 and ISO-8859-1 differ (a regex: a Python loop over every
+# byte of every latin-1 part was 5% of parsing).
+_C1_BYTE = re.compile(rb"[\x80-\x9f]")
 # Characters cp1252 (or latin-1, for its five holes) gives to bytes 0x80-0xFF.
 _TO_BYTE: dict[str, int] = {}
 for _b in range(0x80, 0x100):
@@ -266,6 +269,10 @@ def repair_mojibake(text: str) -> tuple[str, int]:
 
 def finish(text: str, repairs: list[str]) -> str:
     """Mojibake repair and NFC, shared by bodies and headers."""
+    if text.isascii():
+        # Most mail: no mojibake (every pattern character is non-ASCII) and ASCII is
+        # already NFC, so skip both passes.
+        return text
     text, fixed = repair_mojibake(text)
     if fixed:
         repairs.append(f"mojibake fixed: {fixed} double-encoded UTF-8 sequences re-decoded")

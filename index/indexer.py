@@ -154,7 +154,7 @@ def index_paths(
 ) -> RunReport:
     """Parse and index every path (files or folders of any supported format)."""
     from index.incremental import snapshot
-    from index.pipeline import parse_stream
+    from index.pipeline import ahead, parse_stream, pooled
 
     paths = [Path(p) for p in paths]
     started = time.monotonic()
@@ -165,12 +165,10 @@ def index_paths(
             # Taken before reading: bytes appended while we read are read again
             # (and deduplicated) next time rather than skipped.
             states = [snapshot(p) for p in paths]
-            consume(
-                parse_stream(paths, settings, list_name=list_name, jobs=settings.jobs),
-                session,
-                counts,
-                bar,
-            )
+            parsed = parse_stream(paths, settings, list_name=list_name, jobs=settings.jobs)
+            if pooled(settings.jobs):
+                parsed = ahead(parsed)
+            consume(parsed, session, counts, bar)
             for state in states:
                 state.record(session)
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 from collections import deque
@@ -31,6 +32,10 @@ from search.errors import MessageError
 CHUNK = 32
 # Chunks in flight per worker; bounds the parent's memory on a 1M-message archive.
 IN_FLIGHT_PER_JOB = 4
+# Parsed messages a background reader may hold ahead of the writer (see ahead()): enough
+# to keep the parser processes busy through a Whoosh commit's serial stretches, small
+# enough (~30 MB) that the parent's memory does not grow with the archive.
+AHEAD = 4096
 
 
 class _Timeout(Exception):
@@ -159,6 +164,16 @@ def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
+def worker_count(jobs: int | None) -> int:
+    """Parser processes for ``jobs`` (0/None: one per core)."""
+    return jobs if jobs else (os.cpu_count() or 1)
+
+
+def pooled(jobs: int | None) -> bool:
+    """True when parse_stream parses in worker processes rather than here."""
+    return worker_count(jobs) > 1
+
+
 def parse_stream(paths: Iterable[Path | str], settings: Settings, list_name: str | None = None,
                  jobs: int | None = None) -> Iterator[Message | Rejection]:
     """Every record or rejection under ``paths``, in source order.
@@ -167,7 +182,7 @@ def parse_stream(paths: Iterable[Path | str], settings: Settings, list_name: str
     chunks of messages, with at most a few chunks per worker in flight so memory stays flat.
     """
     items = read_sources(paths, settings, list_name)
-    workers = jobs if jobs else (os.cpu_count() or 1)
+    workers = worker_count(jobs)
     if workers <= 1:
         for item in items:
             yield item if isinstance(item, Rejection) else parse_safely(item, settings, list_name)
@@ -217,3 +232,73 @@ def _pooled(items: Iterator[Item], settings: Settings, list_name: str | None,
             yield from drain_one()
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _Failed:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_DONE = object()
+
+
+def ahead(items: Iterator[Message | Rejection],
+          limit: int = AHEAD) -> Iterator[Message | Rejection]:
+    """``items``, pulled by a background thread up to ``limit`` records ahead of the caller.
+
+    With a worker pool the parent's own share of parsing is receiving results; while it
+    is busy in a flush (Whoosh add + commit) nobody would collect them, and the workers
+    would sit idle after their few chunks in flight. A thread keeps collecting (it waits
+    on pipes, so it barely holds the GIL) and the two stages overlap: the parser processes
+    and the writer's processes share both cores. Only for pooled parsing: in-process
+    parsing (jobs=1) must stay on the main thread, where the SIGALRM time limit works.
+    An exception in the thread is raised here; leaving early stops the thread.
+    """
+    slots: queue.Queue[object] = queue.Queue(maxsize=max(1, limit // CHUNK))
+    stop = threading.Event()
+
+    def put(entry: object) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        batch: list[Message | Rejection] = []
+        try:
+            for item in items:
+                batch.append(item)
+                if len(batch) >= CHUNK:
+                    if not put(batch):
+                        return
+                    batch = []
+            if batch and not put(batch):
+                return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            # What was read before the error is delivered first, as without the thread.
+            if not batch or put(batch):
+                put(_Failed(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=run, name="govmail-parse-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            entry = slots.get()
+            if entry is _DONE:
+                return
+            if isinstance(entry, _Failed):
+                raise entry.error
+            yield from entry  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()

@@ -5,8 +5,8 @@ index directory (the kernel drops it when the process dies, even by SIGKILL, so 
 lock is ever stale), opens or creates the Whoosh index and the catalog, and repairs
 a crash between the two commits before it writes anything.
 
-Messages are buffered per batch (``settings.batch_size``). At each flush the new
-rows go into the catalog transaction, threads and identities are recomputed over
+Messages are buffered per batch (``settings.batch_size``, at most :data:`MAX_BATCH`).
+At each flush the new rows go into the catalog transaction, threads and identities are recomputed over
 the whole catalog, the new documents are added with their final thread and author,
 and older documents whose thread, lists or author changed are rewritten (searcher
 lookup, ``delete_document``, ``add_document``: never ``update_document``, which
@@ -33,6 +33,8 @@ from types import TracebackType
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield, byte_to_length
+from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import SegmentWriter
 
 from index import threads
@@ -56,11 +58,76 @@ from search.schema import SCHEMA
 
 log = logging.getLogger(__name__)
 
+
+def _cached_reader(self: W3PerDocReader, fieldname: str, column: Any) -> Any:
+    """``W3PerDocReader._cached_reader`` that also remembers a missing column.
+
+    Whoosh caches only the columns it found, so at commit every posting of a field
+    without lengths (each ID and KEYWORD field: about 20 postings a message) asked the
+    filesystem again (one ``stat`` a posting, 9% of the commit). A segment's files never
+    change once written, so the answer "no such column" holds for the reader's life.
+    """
+    readers = self._readers
+    if fieldname in readers:
+        return readers[fieldname]
+    reader = self.column_reader(fieldname, column) if self.has_column(fieldname) else None
+    readers[fieldname] = reader
+    return reader
+
+
+_whoosh_doc_field_length = W3PerDocReader.doc_field_length
+# Segments up to this many documents get their lengths decoded once into a list: the
+# segments a commit writes (MAX_BATCH / 2 documents each); readers of big segments keep
+# Whoosh's per-call lookup rather than paying a full column decode on a first query.
+_LENGTHS_TABLE_MAX = 50_000
+
+
+def _doc_field_length(
+    self: W3PerDocReader, docnum: int, fieldname: str, default: int = 0
+) -> int | None:
+    """``W3PerDocReader.doc_field_length`` from a list decoded once per field.
+
+    A commit asks the length of (document, field) for every posting it writes: through
+    Whoosh's column reader that was a chain of five calls a posting, ~15% of the commit.
+    Same values, including Whoosh's None for a zero length byte.
+    """
+    if self._doccount > _LENGTHS_TABLE_MAX:
+        return _whoosh_doc_field_length(self, docnum, fieldname, default)
+    tables = self.__dict__.setdefault("_govmail_lengths", {})
+    table = tables.get(fieldname)
+    if table is None:
+        reader = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+        table = tables[fieldname] = (
+            () if reader is None
+            else [byte_to_length(b) if b else None for b in map(reader.__getitem__,
+                                                                range(self._doccount))]
+        )
+    if not table and self._doccount:
+        return default
+    if 0 <= docnum < len(table):
+        return table[docnum]
+    return _whoosh_doc_field_length(self, docnum, fieldname, default)
+
+
+W3PerDocReader._cached_reader = _cached_reader  # type: ignore[method-assign]
+W3PerDocReader.doc_field_length = _doc_field_length  # type: ignore[method-assign]
+
 LOCK_NAME = "writer.lock"
 CRASH_HOOK = "GOVMAIL_TEST_CRASH"
-# Below this many new documents a plain writer is faster than starting two
-# writer processes (measured: see bulk_procs()).
-BULK_THRESHOLD = 5000
+# Documents to write (new plus rewritten) from which two writer processes pay: forking
+# them costs ~0.1 s, analysis and postings cost ~2.5 ms CPU a document. At 1,000 new
+# messages into a 20k index (+1,500 identity rewrites) the commit went from 11 s to 6 s.
+BULK_THRESHOLD = 2000
+# Whoosh's posting pool per writer process before it spills a sorted run to disk
+# (Whoosh counts ~200 bytes a posting, ~28 KB a message of this corpus: 160 MB holds
+# ~5,800 messages). A spill is costly (every posting pickled to a run file and merged
+# back: +1 to +1.5 ms CPU a message), and so is memory (256 MB pools made two ~490 MB
+# children, a 1.2 GB ingestion tree). So a commit holds at most MAX_BATCH new messages,
+# which two writer processes index without spilling, and the tree stays near 750 MB
+# whatever the archive's size. Measured at 20k messages: batch 20,000 with 128 MB
+# pools 5.8 ms CPU a message; batch 10,000 with 160 MB pools 4.8 ms, 740 MB peak.
+WRITER_MB = 160
+MAX_BATCH = 10000
 _IdentityTuple = tuple[str, str | None, str | None, str | None]
 
 
@@ -114,11 +181,23 @@ def _read_holder(fd: int) -> str:
     return f" (pid {pid})" if pid.isdigit() else ""
 
 
+def _storage(index_dir: Path) -> FileStorage:
+    """The index's files, read with plain reads rather than mmap.
+
+    Whoosh maps every segment file it reads; the writer's lookups for rewrites touched
+    them all, and the writing process's RSS grew with the index (1.1 GB at 100,000
+    messages, most of the ingestion tree's peak, then counted again in every forked
+    writer child). Plain reads keep it flat: 3,000 lookups at 100k messages took 1.6 s
+    CPU and 44 MB, against 986 MB mapped.
+    """
+    return FileStorage(str(index_dir), supports_mmap=False)
+
+
 def open_or_create(index_dir: Path) -> whoosh_index.FileIndex:
     index_dir.mkdir(parents=True, exist_ok=True)
     if whoosh_index.exists_in(str(index_dir)):
-        return whoosh_index.open_dir(str(index_dir))
-    return whoosh_index.create_in(str(index_dir), SCHEMA)
+        return _storage(index_dir).open_index()
+    return _storage(index_dir).create_index(SCHEMA)
 
 
 class IndexWriterSession:
@@ -231,7 +310,7 @@ class IndexWriterSession:
                     self._relisted.add(mid)
             return False
         self._pending[mid] = message
-        if len(self._pending) >= self.settings.batch_size:
+        if len(self._pending) >= min(self.settings.batch_size, MAX_BATCH):
             self.flush()
         return True
 
@@ -294,7 +373,7 @@ class IndexWriterSession:
             ):
                 rewrites[mid] = row
         new_docs = len(self._pending)
-        writer = self._writer(new_docs)
+        writer = self._writer(new_docs + len(rewrites))
         try:
             for message in self._pending.values():
                 message = replace(message, thread_id=thread_of[message.message_id])
@@ -303,7 +382,7 @@ class IndexWriterSession:
                 )
             if rewrites:
                 self._rewrite(writer, rewrites, thread_of, resolution)
-            writer.commit()
+            writer.commit(mergetype=merge_small_segments)
         except BaseException:
             writer.cancel()
             catalog.rollback()
@@ -312,7 +391,7 @@ class IndexWriterSession:
             # Test hook (tests/index/test_crash.py): die exactly where a crash
             # hurts most, after Whoosh committed and before the catalog did.
             os.kill(os.getpid(), signal.SIGKILL)
-        self.ix = whoosh_index.open_dir(str(self.index_dir))
+        self.ix = _storage(self.index_dir).open_index()
         generation = self.ix.latest_generation()
         catalog.set_threads(
             {mid: t for mid, t in thread_of.items() if rows[mid].thread_id != t}
@@ -348,12 +427,12 @@ class IndexWriterSession:
         for source, files in self._seen:
             self.catalog.put_seen_files(source, files)
 
-    def _writer(self, new_docs: int) -> SegmentWriter:
+    def _writer(self, documents: int) -> SegmentWriter:
         assert self.ix is not None
-        procs = self.procs if self.procs is not None else bulk_procs(new_docs)
+        procs = self.procs if self.procs is not None else bulk_procs(documents)
         if procs > 1:
-            return self.ix.writer(procs=procs, multisegment=True, limitmb=256)
-        return self.ix.writer(limitmb=256)
+            return self.ix.writer(procs=procs, multisegment=True, limitmb=WRITER_MB)
+        return self.ix.writer(limitmb=WRITER_MB)
 
     def _rewrite(
         self,
@@ -430,9 +509,39 @@ class IndexWriterSession:
         )
 
 
-def bulk_procs(new_docs: int) -> int:
+# Segments under this many documents are merged together once there are MERGE_COUNT of
+# them; bigger ones are never merged by a commit.
+SMALL_SEGMENT = 2000
+MERGE_COUNT = 8
+
+
+def merge_small_segments(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
+    """The commit's merge policy: fold small segments together, never touch the big ones.
+
+    Whoosh's default (MERGE_SMALL) merges a run of segments whose sizes it finds small
+    against a Fibonacci bound; with bulk commits of even-sized segments (two of ~5,000
+    documents per 10,000) that bound is reached at ~23 segments, and then one commit
+    merges *every* segment in this process: at 100,000 messages a 1,000-message
+    increment took over 7 minutes instead of seconds (a Whoosh merge costs ~3.5 ms CPU a
+    document, more than indexing it). Here a commit merges at most MERGE_COUNT segments
+    of under SMALL_SEGMENT documents (the leftovers of incremental runs): a few seconds.
+    """
+    small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT]
+    if len(small) < MERGE_COUNT:
+        return segments
+    from whoosh.reading import SegmentReader
+
+    merged = {id(s) for s in small}
+    for segment in small:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if id(s) not in merged]
+
+
+def bulk_procs(documents: int) -> int:
     """Writer processes for a batch: two pay only for big batches on a multi-core machine."""
-    if new_docs < BULK_THRESHOLD:
+    if documents < BULK_THRESHOLD:
         return 1
     return min(2, os.cpu_count() or 1)
 
