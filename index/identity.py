@@ -13,6 +13,7 @@ read mail or write the index.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import tomllib
 import unicodedata
@@ -43,6 +44,9 @@ _UNDECOMPOSED = str.maketrans({"ı": "i", "ø": "o", "Ø": "O", "ł": "l", "Ł":
                                "þ": "th", "ð": "d"})
 
 
+# Cached: resolve() runs over the whole catalog at every flush, where a few hundred
+# names recur (4.3 of the 17 s of a profiled 100k increment flush).
+@functools.lru_cache(maxsize=65536)
 def normalize_name(name: str | None) -> str:
     """The comparison form of a display name: accents, case, quotes and "Last, First" folded."""
     if not name:

@@ -45,7 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("index_dir", None, "Index directory (default $XDG_DATA_HOME/govmail/index)."),
     Setting("aliases", None, "CSV or TOML file of author aliases, affiliations and groups."),
     Setting("jobs", 0, "Parser worker processes for indexing (0 = one per core)."),
-    Setting("batch_size", 20000, "Messages per index commit during bulk indexing."),
+    Setting("batch_size", 10000, "Messages per index commit during bulk indexing (at most 10000)."),
     Setting("lock_timeout", 30.0, "Seconds a writer waits for another writer's lock."),
     Setting("max_message_bytes", 25 * 1024 * 1024, "Largest message parsed in full.", "limits"),
     Setting("max_mime_depth", 32, "Deepest multipart nesting followed.", "limits"),
@@ -67,7 +67,7 @@ class Settings:
     index_dir: Path = field(default_factory=default_index_dir)
     aliases: Path | None = None
     jobs: int = 0
-    batch_size: int = 20000
+    batch_size: int = 10000
     lock_timeout: float = 30.0
     max_message_bytes: int = 25 * 1024 * 1024
     max_mime_depth: int = 32
