@@ -27,7 +27,6 @@ from typing import Any
 from whoosh import collectors, highlight
 from whoosh import index as windex
 from whoosh import query as wq
-from whoosh.analysis import Token
 
 from search import matching
 from search.config import Settings
@@ -139,65 +138,6 @@ def _lead(text: str) -> tuple[tuple[str, bool], ...]:
     return ((flat, False),) if flat else ()
 
 
-class _SnippetAnalyzer:
-    """TEXT_ANALYZER as whoosh.highlight calls it (chars, stop words kept), in one loop.
-
-    Whoosh runs its analyzer as a chain of generators per token: re-analysing the 20
-    hits of a page was a third of a highlighted search at 100,000 messages. This loop
-    yields the same tokens (text, stopped, startchar, endchar; a test compares them)
-    and stems through its own cache. An analyzer of another shape is called as is.
-    """
-
-    def __init__(self, analyzer: Any) -> None:
-        self.analyzer = analyzer
-        items = list(getattr(analyzer, "items", ()))
-        kinds = [type(i).__name__ for i in items]
-        self.fused = kinds == [
-            "RegexTokenizer", "LowercaseFilter", "CharsetFilter", "StopFilter", "StemFilter"
-        ]
-        if self.fused:
-            tokenizer, _, fold, stop, stem = items
-            self.expression = tokenizer.expression
-            self.charmap = fold.charmap
-            self.stops, self.minsize, self.maxsize = stop.stops, stop.min, stop.max
-            self.ignore, self.stemfn = stem.ignore, stem.stemfn
-        self._stems: dict[str, str] = {}
-
-    def __call__(self, value: str, **kwargs: Any) -> Iterable[Any]:
-        if not self.fused or not kwargs.get("chars") or kwargs.get("removestops", True) or (
-            kwargs.get("positions") or kwargs.get("keeporiginal")
-        ):
-            return self.analyzer(value, **kwargs)
-        return self._tokens(value, kwargs.get("mode", ""))
-
-    def _tokens(self, value: str, mode: str) -> Iterable[Any]:
-        token = Token(False, True, removestops=False, mode=mode)
-        charmap, stops, ignore = self.charmap, self.stops, self.ignore
-        minsize, maxsize, stems = self.minsize, self.maxsize, self._stems
-        for match in self.expression.finditer(value):
-            text = match.group(0).lower().translate(charmap)
-            token.boost = 1.0
-            if len(text) < minsize or (maxsize is not None and len(text) > maxsize) or (
-                text in stops
-            ):
-                token.stopped = True
-            else:
-                token.stopped = False
-                if text not in ignore:
-                    stemmed = stems.get(text)
-                    if stemmed is None:
-                        if len(stems) > 100_000:
-                            stems.clear()
-                        stemmed = stems[text] = self.stemfn(text)
-                    text = stemmed
-            token.text = text
-            token.startchar, token.endchar = match.start(), match.end()
-            yield token
-
-
-SNIPPET_ANALYZER = _SnippetAnalyzer(TEXT_ANALYZER)
-
-
 def snippet_for(
     stored: dict[str, Any], words: dict[str, set[str]], wanted: bool
 ) -> tuple[tuple[tuple[str, bool], ...], str]:
@@ -214,7 +154,7 @@ def snippet_for(
         if not terms or not text:
             continue
         parts = highlight.highlight(
-            text, terms, SNIPPET_ANALYZER, fragmenter, _PartsFormatter(), top=2
+            text, terms, TEXT_ANALYZER, fragmenter, _PartsFormatter(), top=2
         )
         if parts and any(hit for _, hit in parts):
             return parts, field

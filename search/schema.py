@@ -74,19 +74,23 @@ class TextAnalyzer(CompositeAnalyzer):
         no_morph: bool = False,
         **kwargs: Any,
     ) -> Iterator[Token]:
-        if no_morph or keeporiginal or not removestops or not tokenize:
+        # Highlighting keeps stop words (marked stopped) without positions; kept stop
+        # words with positions would need StopFilter's renumbering rules: the chain.
+        if no_morph or keeporiginal or not tokenize or (positions and not removestops):
             return super().__call__(
                 value, positions=positions, chars=chars, keeporiginal=keeporiginal,
                 removestops=removestops, start_pos=start_pos, start_char=start_char,
                 tokenize=tokenize, mode=mode, no_morph=no_morph, **kwargs,
             )
-        return self._fused(value, positions, chars, start_pos, start_char, mode, kwargs)
+        return self._fused(value, positions, chars, removestops, start_pos, start_char, mode,
+                           kwargs)
 
     def _fused(
         self,
         value: str,
         positions: bool,
         chars: bool,
+        removestops: bool,
         start_pos: int,
         start_char: int,
         mode: str,
@@ -99,13 +103,21 @@ class TextAnalyzer(CompositeAnalyzer):
         ignore = stemmer.ignore
         stemfn = stemmer.stemfn
         cache = self._stems
-        t = Token(positions, chars, removestops=True, mode=mode, **kwargs)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos: int | None = None
         for index, match in enumerate(tokenizer.expression.finditer(value)):
             text = match.group(0).lower().translate(charmap)
             if len(text) < minsize or (maxsize is not None and len(text) > maxsize) or (
                 text in stops
             ):
+                if removestops:
+                    continue
+                # Kept for the highlighter, unstemmed, as StemFilter leaves stopped tokens.
+                t.text, t.boost, t.stopped = text, 1.0, True
+                if chars:
+                    t.startchar = start_char + match.start()
+                    t.endchar = start_char + match.end()
+                yield t
                 continue
             if text not in ignore:
                 stemmed = cache.get(text)

@@ -37,6 +37,8 @@ def tokens(analyzer, text, **kwargs):
     {"chars": True, "mode": "query"},
     {"positions": True, "boosts": True, "mode": "index"},
     {"removestops": False, "positions": True},
+    {"removestops": False, "chars": True, "mode": "query"},
+    {"removestops": False, "chars": True, "start_char": 3},
     {"no_morph": True},
     {"tokenize": False},
 ]))
