@@ -385,8 +385,6 @@ _MONTHLY = re.compile(r"^[\d._-]*(?:[a-z]+[\d._-]*)?$")
 _MAILBOX_SUFFIXES = (".gz", ".mbox", ".mbx", ".txt", ".eml")
 _MAILTO = re.compile(r"mailto:([^>\s@]+)@", re.IGNORECASE)
 _BOUNCES = re.compile(r"^(?:owner-)?(?P<name>.+?)(?:-(?:bounces|request|owner|admin))?(?:\+.*)?$")
-_SUBJECT_TAG = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv|wg|tr)\s*:\s*)*\[(?P<tag>[^\]]{2,40})\]",
-                          re.IGNORECASE)
 
 
 def _list_like(name: str) -> str | None:
@@ -416,17 +414,18 @@ def _mailbox_name(raw: RawMessage) -> str | None:
 def _posting_name(decoded: Decoded) -> tuple[str, str] | None:
     """The list's local part from the headers list software adds, and which one said it."""
     for header in ("List-Post", "X-Mailing-List", "Mailing-List", "List-Subscribe"):
-        value = decoded.get(header)
-        if not value:
-            continue
+        value = decoded.get(header) or ""
         found = _MAILTO.search(value)
-        local = found.group(1) if found else value.split("@", 1)[0].split()[-1] if "@" in value \
-            else None
-        if local:
-            local = _BOUNCES.match(local.strip("<>\"' ").lower())
-            name = _list_like(local.group("name")) if local else None
-            if name:
-                return name, header
+        if found:
+            local = found.group(1)
+        elif "@" in value and value.split("@", 1)[0].split():
+            local = value.split("@", 1)[0].split()[-1]
+        else:
+            continue
+        bounce = _BOUNCES.match(local.strip("<>\"' ").lower())
+        name = _list_like(bounce.group("name")) if bounce else None
+        if name:
+            return name, header
     for header in ("Sender", "Errors-To"):
         _, address = parseaddr(decoded.get(header) or "")
         local = address.split("@", 1)[0].lower()
@@ -466,13 +465,24 @@ def list_names(decoded: Decoded, raw: RawMessage, configured: str | None,
     if posting:
         notes.append(f"list from {posting[1]} (no List-Id)")
         return (posting[0],)
-    tag = _SUBJECT_TAG.match(decoded.get("Subject") or "")
-    if tag:
-        name = _list_like(re.sub(r"[\s_]+", "-", tag.group("tag").strip()))
-        if name:
-            notes.append("list from the subject tag (no List-Id)")
-            return (name,)
+    tag = _subject_tag(decoded.get("Subject") or "")
+    name = _list_like(re.sub(r"[\s_]+", "-", tag)) if tag else None
+    if name:
+        notes.append("list from the subject tag (no List-Id)")
+        return (name,)
     return ()
+
+
+def _subject_tag(subject: str) -> str | None:
+    """The first ``[tag]`` among the subject's leading prefixes ("Re: AW: [igc] ...")."""
+    text = subject
+    while prefix := _SUBJECT_PREFIX.match(text):
+        token = prefix.group(0).strip()
+        if token.startswith("["):
+            tag = token[1:-1].strip()
+            return tag if 2 <= len(tag) <= 40 else None
+        text = text[prefix.end():]
+    return None
 
 
 def content_id(decoded: Decoded, raw: RawMessage) -> str:

@@ -41,11 +41,7 @@ class Decoded:
 
     def get(self, name: str) -> str | None:
         """The first header of that name, decoded; None when absent."""
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key.lower() == wanted:
-                return value
-        return None
+        return _first(self.headers, name)
 
     def get_all(self, name: str) -> list[str]:
         wanted = name.lower()
@@ -53,14 +49,15 @@ class Decoded:
 
     def encoded_sender(self, name: str) -> str | None:
         """The raw value of that sender header when it holds encoded words, else None."""
-        wanted = name.lower()
-        for key, value in self.encoded_senders:
-            if key.lower() == wanted:
-                return value
-        return None
+        return _first(self.encoded_senders, name)
 
     def header_block(self) -> str:
         return "\n".join(f"{k}: {v}" for k, v in self.headers)
+
+
+def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    wanted = name.lower()
+    return next((value for key, value in headers if key.lower() == wanted), None)
 
 
 # An encoded word; the text part may hold spaces (senders forget to encode them).

@@ -36,9 +36,13 @@ def _record(headers: bytes, path: str = "/srv/mail/archive.mbox", fmt: str = "mb
      (("ncuc-discuss",), ["list from Sender (no List-Id)"])),
     (b"Subject: Re: [WSIS CS-Plenary] Draft statement\n", "/home/me/mbox",
      (("wsis-cs-plenary",), ["list from the subject tag (no List-Id)"])),
+    (b"Subject: Antw: AW: [igc] Draft statement\n", "/home/me/mbox",
+     (("igc",), ["list from the subject tag (no List-Id)"])),
+    (b"X-Mailing-List: @lists.example.org\nSubject: Draft\n", "/home/me/mbox", ((), [])),
     (b"Subject: Draft statement\nSender: jane@example.org\n", "/home/me/2013.mbox", ((), [])),
 ], ids=["list-id-wins", "mailman-mbox-name", "list-post", "x-mailing-list", "owner-sender",
-        "bounces-sender", "subject-tag", "nothing-says"])
+        "bounces-sender", "subject-tag", "tag-after-localised-prefixes", "empty-local-part",
+        "nothing-says"])
 def test_list_comes_from_the_strongest_evidence(headers: bytes, path: str,
                                                 expected: tuple) -> None:
     assert _record(headers, path) == expected
