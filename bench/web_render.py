@@ -28,9 +28,9 @@ def build_index(directory: Path, messages: int, seed: int = 1) -> Path:
     from whoosh import index as whoosh_index
 
     from index.document import Identity, to_document
-    from index.records import Author, CharsetReport, Message, Quote, SourceRef
     from index.sample import generate
     from search.schema import SCHEMA
+    from tests.search.sampled import to_message
 
     directory.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(directory), SCHEMA)
@@ -38,34 +38,10 @@ def build_index(directory: Path, messages: int, seed: int = 1) -> Path:
     started = time.perf_counter()
     with ix.writer(limitmb=256) as writer:
         for sample in generate(messages, seed):
-            message_id = sample.message_id or f"sample-{sample.index}@bench.invalid"
-            if message_id in seen:
+            message = to_message(sample)
+            if message.message_id in seen:
                 continue
-            seen.add(message_id)
-            quotes = ()
-            if sample.quoted_text:
-                quotes = (
-                    Quote(sample.quoted_author, sample.quoted_message_id, 1, sample.quoted_text),
-                )
-            message = Message(
-                message_id=message_id,
-                source=SourceRef("bench", str(sample.index)),
-                lists=sample.lists,
-                subject=sample.subject,
-                subject_normalized=sample.subject,
-                author=Author(sample.author_name, sample.author_email),
-                date=sample.date,
-                date_source="header",
-                in_reply_to=sample.in_reply_to,
-                references=sample.references,
-                original_text=sample.original_text,
-                quoted_text=sample.quoted_text,
-                quotes=quotes,
-                signature=sample.signature,
-                footer=sample.footer,
-                charset=CharsetReport(sample.charset, sample.charset),
-                thread_id=sample.thread_root or message_id,
-            )
+            seen.add(message.message_id)
             identity = Identity(
                 name=sample.author_name or sample.author_email or "(unknown)",
                 email=sample.author_email,
