@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS messages (
     author_key TEXT,
     source_path TEXT NOT NULL DEFAULT '',
     source_key TEXT NOT NULL DEFAULT '',
-    content_hash TEXT NOT NULL DEFAULT ''
+    content_hash TEXT NOT NULL DEFAULT '',
+    subject_key TEXT
 );
 CREATE TABLE IF NOT EXISTS sources (
     path TEXT PRIMARY KEY,
@@ -63,6 +64,10 @@ CREATE TABLE IF NOT EXISTS seen_files (
     mtime REAL NOT NULL,
     PRIMARY KEY (source, name)
 );
+CREATE TABLE IF NOT EXISTS links (
+    target TEXT NOT NULL,
+    message_id TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS identities (
     author_key TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -71,6 +76,23 @@ CREATE TABLE IF NOT EXISTS identities (
     affiliation TEXT
 );
 """
+
+# Indexes for the writer's incremental flush; created after the migration in
+# Catalog._migrate so that a catalog of an older release gains its columns first.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread_id);
+CREATE INDEX IF NOT EXISTS messages_author ON messages(author_name, author_email, author_key);
+CREATE INDEX IF NOT EXISTS messages_subject ON messages(subject_key, date, message_id);
+CREATE INDEX IF NOT EXISTS links_target ON links(target);
+CREATE INDEX IF NOT EXISTS links_message ON links(message_id);
+"""
+_COLUMNS = (
+    "message_id, thread_id, in_reply_to, refs, subject_normalized, is_reply, date, lists, "
+    "author_name, author_email, author_key, source_path, source_key, content_hash"
+)
+# SQLite's default bound on host parameters in one statement is 32,766; chunks of this
+# size stay far below it.
+_CHUNK = 900
 
 REPLY_PREFIX = re.compile(
     r"^\s*(\[[^\]]*\]\s*)*(re|aw|sv|antw|vs|odp|fwd?|fw|tr|wg|r[ée]f)\s*(\[\d+\]|\(\d+\))?\s*:",
@@ -151,6 +173,18 @@ def row_from_message(message: Message) -> CatalogRow:
     )
 
 
+def subject_key(row: CatalogRow) -> str | None:
+    """The group a subject-only reply is threaded in (``threads.parents``), or None.
+
+    First list and case-folded normalised subject, for rows that have both a subject
+    and a date: the catalog indexes it so that a flush finds a new message's neighbours
+    in its group without loading the group.
+    """
+    if row.date is None or not row.subject_normalized.strip():
+        return None
+    return f"{row.lists[0] if row.lists else ''}\x1f{row.subject_normalized.casefold()}"
+
+
 def split_lists(text: str) -> tuple[str, ...]:
     return tuple(part for part in text.split(",") if part)
 
@@ -177,6 +211,33 @@ class Catalog:
         # loss can drop the last transaction, which reconcile then repairs).
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        self._in_tx = False
+        self._migrate()
+        self.db.executescript(_INDEXES)
+
+    def _migrate(self) -> None:
+        """Give a catalog written before the incremental flush its subject keys and links."""
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
+        if "subject_key" not in columns:
+            self.db.execute("ALTER TABLE messages ADD COLUMN subject_key TEXT")
+        if self.get_meta("layout") == "2":
+            return
+        self.begin()
+        self.db.execute("DELETE FROM links")
+        last = 0
+        while True:
+            # In slices by rowid: updating a table while one cursor walks it is undefined.
+            found = self.db.execute(
+                f"SELECT rowid, {_COLUMNS} FROM messages WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, 10_000),
+            ).fetchall()
+            if not found:
+                break
+            for entry in found:
+                self._put_derived(_row(entry[1:]))
+            last = found[-1][0]
+        self.set_meta("layout", "2")
+        self.db.execute("COMMIT")
         self._in_tx = False
 
     # ---- transactions -----------------------------------------------------
@@ -229,13 +290,110 @@ class Catalog:
 
     def get(self, message_id: str) -> CatalogRow | None:
         found = self.db.execute(
-            "SELECT * FROM messages WHERE message_id = ?", (message_id,)
+            f"SELECT {_COLUMNS} FROM messages WHERE message_id = ?", (message_id,)
         ).fetchone()
         return _row(found) if found else None
 
     def rows(self) -> Iterator[CatalogRow]:
-        for found in self.db.execute("SELECT * FROM messages"):
+        for found in self.db.execute(f"SELECT {_COLUMNS} FROM messages"):
             yield _row(found)
+
+    def get_many(self, message_ids: Iterable[str]) -> dict[str, CatalogRow]:
+        rows: dict[str, CatalogRow] = {}
+        for chunk in _chunks(message_ids):
+            marks = ",".join("?" * len(chunk))
+            for found in self.db.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE message_id IN ({marks})", chunk
+            ):
+                rows[found[0]] = _row(found)
+        return rows
+
+    def thread_members(self, thread_ids: Iterable[str]) -> list[CatalogRow]:
+        """Every row of the given threads."""
+        rows: list[CatalogRow] = []
+        for chunk in _chunks(thread_ids):
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                _row(found)
+                for found in self.db.execute(
+                    f"SELECT {_COLUMNS} FROM messages WHERE thread_id IN ({marks})", chunk
+                )
+            )
+        return rows
+
+    def threads_of(self, message_ids: Iterable[str]) -> set[str]:
+        """The threads of those of the messages the catalog has."""
+        threads: set[str] = set()
+        for chunk in _chunks(message_ids):
+            marks = ",".join("?" * len(chunk))
+            threads.update(
+                t for (t,) in self.db.execute(
+                    f"SELECT thread_id FROM messages WHERE message_id IN ({marks})", chunk
+                ) if t
+            )
+        return threads
+
+    def threads_linking_to(self, message_ids: Iterable[str]) -> set[str]:
+        """The threads of the messages whose In-Reply-To or References name one of these."""
+        threads: set[str] = set()
+        for chunk in _chunks(message_ids):
+            marks = ",".join("?" * len(chunk))
+            threads.update(
+                t for (t,) in self.db.execute(
+                    "SELECT m.thread_id FROM links l JOIN messages m "
+                    f"ON m.message_id = l.message_id WHERE l.target IN ({marks})", chunk
+                ) if t
+            )
+        return threads
+
+    def subject_neighbours(self, key: str, date: float, message_id: str) -> set[str]:
+        """The threads of the messages just before and just after a point of a subject group.
+
+        The order is ``threads.parents``'s: (date, message_id); SQLite compares TEXT
+        bytewise, which for UTF-8 is Python's code point order.
+        """
+        threads: set[str] = set()
+        for where, order in (
+            ("date < ? OR (date = ? AND message_id < ?)", "DESC"),
+            ("date > ? OR (date = ? AND message_id > ?)", "ASC"),
+        ):
+            found = self.db.execute(
+                f"SELECT thread_id FROM messages WHERE subject_key = ? AND ({where}) "
+                f"ORDER BY date {order}, message_id {order} LIMIT 1",
+                (key, date, date, message_id),
+            ).fetchone()
+            if found and found[0]:
+                threads.add(found[0])
+        return threads
+
+    def author_pairs(self) -> list[tuple[str | None, str | None, str | None, int]]:
+        """(author_name, author_email, author_key, messages) for every distinct combination."""
+        return list(
+            self.db.execute(
+                "SELECT author_name, author_email, author_key, count(*) FROM messages "
+                "GROUP BY author_name, author_email, author_key"
+            )
+        )
+
+    def messages_of_author(
+        self, name: str | None, email: str | None, key: str | None
+    ) -> list[str]:
+        return [
+            mid
+            for (mid,) in self.db.execute(
+                "SELECT message_id FROM messages WHERE author_name IS ? AND author_email IS ? "
+                "AND author_key IS ?",
+                (name, email, key),
+            )
+        ]
+
+    def set_author_key(self, name: str | None, email: str | None, key: str) -> None:
+        """Give every message of one (name, address) the person key it resolves to now."""
+        self.begin()
+        self.db.execute(
+            "UPDATE messages SET author_key = ? WHERE author_name IS ? AND author_email IS ?",
+            (key, name, email),
+        )
 
     def message_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT message_id FROM messages")}
@@ -243,7 +401,7 @@ class Catalog:
     def put(self, row: CatalogRow) -> None:
         self.begin()
         self.db.execute(
-            "INSERT OR REPLACE INTO messages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO messages ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 row.message_id,
                 row.thread_id,
@@ -260,6 +418,19 @@ class Catalog:
                 row.source_key,
                 row.content_hash,
             ),
+        )
+        self.db.execute("DELETE FROM links WHERE message_id = ?", (row.message_id,))
+        self._put_derived(row)
+
+    def _put_derived(self, row: CatalogRow) -> None:
+        """The row's subject key and its links (In-Reply-To and References, each once)."""
+        self.db.execute(
+            "UPDATE messages SET subject_key = ? WHERE message_id = ?",
+            (subject_key(row), row.message_id),
+        )
+        targets = dict.fromkeys(t for t in (row.in_reply_to, *row.refs) if t)
+        self.db.executemany(
+            "INSERT INTO links VALUES (?, ?)", [(t, row.message_id) for t in targets]
         )
 
     def set_lists(self, message_id: str, lists: tuple[str, ...]) -> None:
@@ -284,9 +455,9 @@ class Catalog:
 
     def delete_messages(self, message_ids: Iterable[str]) -> None:
         self.begin()
-        self.db.executemany(
-            "DELETE FROM messages WHERE message_id = ?", [(m,) for m in message_ids]
-        )
+        gone = [(m,) for m in message_ids]
+        self.db.executemany("DELETE FROM messages WHERE message_id = ?", gone)
+        self.db.executemany("DELETE FROM links WHERE message_id = ?", gone)
 
     # ---- identities -------------------------------------------------------
 
@@ -353,6 +524,12 @@ class Catalog:
             "INSERT OR REPLACE INTO seen_files VALUES (?,?,?,?)",
             [(source, name, size, mtime) for name, size, mtime in files],
         )
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    values = list(values)
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
 
 
 def _row(found: tuple) -> CatalogRow:

@@ -5,8 +5,10 @@ stakeholder group; the same address is the same person; a full name (two words o
 more, accents folded) seen with several addresses joins them; a name seen with one
 person's addresses maps to that person; otherwise the name (normalised) stands alone.
 The most frequent spelling of a person becomes the canonical name. Resolution is a
-pure function of the observations, so it is recomputed over the whole catalog after
-each write; the catalog keeps what the documents were written with. It does not
+pure function of the multiset of (name, address) pairs, so the writer recomputes it
+after each write over the catalog's distinct pairs, each weighted by its messages (a
+few thousand pairs however many messages); the catalog keeps what the documents were
+written with. It does not
 read mail or write the index.
 """
 
@@ -160,9 +162,12 @@ class Aliases:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
+    """One message's From, or (weight > 1) that many messages with the same From."""
+
     message_id: str
     name: str | None
     email: str | None
+    weight: int = 1
 
 
 class Resolution:
@@ -263,9 +268,9 @@ def resolve(observations: Iterable[Observation], aliases: Aliases | None = None)
         key = key_of(o.name, email)
         keys[o.message_id] = key
         if o.name and o.name.strip():
-            spellings[key][_SPACES.sub(" ", o.name.strip())] += 1
+            spellings[key][_SPACES.sub(" ", o.name.strip())] += o.weight
         if email:
-            addresses[key][email] += 1
+            addresses[key][email] += o.weight
 
     alias_entries = {
         "alias:" + normalize_name(e.name): e

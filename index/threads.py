@@ -74,10 +74,13 @@ def roots(ids: Iterable[str], parent: dict[str, str]) -> dict[str, str]:
         path: list[str] = []
         on_path: set[str] = set()
         current = start
+        top: str | None = None
         while current not in root:
             if current in on_path:
-                # A cycle (forged or broken References): the message where we
-                # re-entered it becomes the root of everything on the path.
+                # A cycle (forged or broken References): its smallest Message-ID is
+                # the root of everything on the path, wherever the walk entered it, so
+                # that the thread does not depend on the order messages arrived in.
+                top = min(path[path.index(current):])
                 break
             path.append(current)
             on_path.add(current)
@@ -85,7 +88,8 @@ def roots(ids: Iterable[str], parent: dict[str, str]) -> dict[str, str]:
             if up is None:
                 break
             current = up
-        top = root.get(current, current)
+        if top is None:
+            top = root.get(current, current)
         for member in path:
             root[member] = top
     return root

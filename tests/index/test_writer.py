@@ -136,6 +136,62 @@ def test_thread_rewrite_when_parent_arrives_later(settings: Settings) -> None:
     assert docs["<m2@example.org>"]["date"] == child.date.replace(tzinfo=None)
 
 
+def test_subject_reply_that_bridges_the_window_joins_the_next_one(settings: Settings) -> None:
+    """A new message inside a subject group: the reply just after it re-parents, nothing else."""
+    with IndexWriterSession(settings) as session:
+        session.add(make_message(1, subject="Agenda", days=0))
+        # No In-Reply-To, and 40 days after m1: beyond the 30-day subject window, alone.
+        session.add(make_message(3, subject="Re: Agenda", days=40))
+        session.add(make_message(4, subject="Re: Agenda", days=45))
+        session.add(make_message(5, subject="Other", days=41))
+    before = {m: d["thread_id"] for m, d in stored(settings.index_dir).items()}
+    assert before["<m3@example.org>"] == before["<m4@example.org>"] == "<m3@example.org>"
+    with IndexWriterSession(settings) as session:
+        # Day 20: within the window of m1 and of m3, so m1's thread takes m3 and m4 along.
+        session.add(make_message(2, subject="Re: Agenda", days=20))
+    assert session.rewritten == 2
+    after = {m: d["thread_id"] for m, d in stored(settings.index_dir).items()}
+    assert after == {
+        **before,
+        "<m2@example.org>": "<m1@example.org>",
+        "<m3@example.org>": "<m1@example.org>",
+        "<m4@example.org>": "<m1@example.org>",
+    }
+
+
+def test_catalog_of_an_older_layout_gains_links_and_subject_keys(settings: Settings) -> None:
+    """A catalog written before the incremental flush is migrated when a writer opens it."""
+    with IndexWriterSession(settings) as session:
+        session.add(make_message(2, subject="Re: IANA", in_reply_to="<m1@example.org>",
+                                 references=("<m1@example.org>",)))
+        session.add(make_message(3, subject="Re: WSIS", days=3))
+    catalog = Catalog(settings.index_dir)
+    catalog.begin()
+    catalog.db.execute("DELETE FROM links")
+    catalog.db.execute("UPDATE messages SET subject_key = NULL")
+    catalog.db.execute("DELETE FROM meta WHERE key = 'layout'")
+    catalog.db.execute("COMMIT")
+    catalog._in_tx = False
+    catalog.close()
+    with IndexWriterSession(settings) as session:
+        # Found through the rebuilt links: the parent of an already indexed reply.
+        session.add(make_message(1, subject="IANA"))
+        # Found through the rebuilt subject keys: the message before m3 in "WSIS".
+        session.add(make_message(4, subject="WSIS", days=2))
+    threads = {m: d["thread_id"] for m, d in stored(settings.index_dir).items()}
+    assert threads == {
+        "<m1@example.org>": "<m1@example.org>",
+        "<m2@example.org>": "<m1@example.org>",
+        "<m3@example.org>": "<m4@example.org>",
+        "<m4@example.org>": "<m4@example.org>",
+    }
+    catalog = Catalog(settings.index_dir)
+    assert catalog.get_meta("layout") == "2"
+    links = sorted(catalog.db.execute("SELECT target, message_id FROM links"))
+    assert links == [("<m1@example.org>", "<m2@example.org>")]
+    catalog.close()
+
+
 def test_identity_rewrite_when_spelling_majority_changes(settings: Settings) -> None:
     email = "parminder@itforchange.net"
     with IndexWriterSession(settings) as session:
