@@ -110,6 +110,9 @@ class TreeSampler:
     pid: int
     samples: list[tuple[float, float, int]]  # (time.time(), cumulative CPU s, tree RSS bytes)
     peak_rss: int = 0
+    # Summed RSS counts every page a forked writer shares with its parent once per
+    # process; PSS divides shared pages among their sharers: the tree's real footprint.
+    peak_pss: int = 0
     # The ingesting process alone: (time.time(), its cumulative CPU s).
     root_samples: list[tuple[float, float]] = field(default_factory=list)
     # Every descendant: pid -> (creation time, last CPU s seen).
@@ -139,14 +142,16 @@ class TreeSampler:
                 procs = [root, *root.children(recursive=True)]
             except psutil.Error:
                 break
-            rss = 0
+            rss = pss = 0
             for proc in procs:
                 try:
                     with proc.oneshot():
                         times = proc.cpu_times()
-                        rss += proc.memory_info().rss
+                        memory = proc.memory_full_info()
                 except psutil.Error:
                     continue
+                rss += memory.rss
+                pss += memory.pss
                 # Processes that exit keep their last figure: a pool worker's CPU still counts.
                 cpu_by_pid[proc.pid] = times.user + times.system
                 if proc.pid == self.pid:
@@ -158,6 +163,7 @@ class TreeSampler:
                         created = time.time()
                     self.descendants[proc.pid] = (created, cpu_by_pid[proc.pid])
             self.peak_rss = max(self.peak_rss, rss)
+            self.peak_pss = max(self.peak_pss, pss)
             self.samples.append((time.time(), sum(cpu_by_pid.values()), rss))
             self._stop.wait(SAMPLE_INTERVAL)
 
@@ -277,6 +283,7 @@ def run_indexer(
         "index_cpu_ms_per_msg": round(index_cpu * 1000 / max(indexed, 1), 2),
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "peak_rss_mb": round(sampler.peak_rss / 2**20, 1),
+        "peak_pss_mb": round(sampler.peak_pss / 2**20, 1),
         "peak_rss_parent_mb": round(report["maxrss_kb"] / 1024, 1),
         "peak_rss_largest_child_mb": round(report["children_maxrss_kb"] / 1024, 1),
         "index_bytes": index_bytes,
