@@ -399,39 +399,48 @@ class Catalog:
         return {r[0] for r in self.db.execute("SELECT message_id FROM messages")}
 
     def put(self, row: CatalogRow) -> None:
+        self.put_many([row])
+
+    def put_many(self, rows: Iterable[CatalogRow]) -> None:
+        """Insert or replace rows, with their subject keys and links."""
         self.begin()
-        self.db.execute(
-            f"INSERT OR REPLACE INTO messages ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                row.message_id,
-                row.thread_id,
-                row.in_reply_to,
-                " ".join(row.refs),
-                row.subject_normalized,
-                int(row.is_reply),
-                row.date,
-                ",".join(row.lists),
-                row.author_name,
-                row.author_email,
-                row.author_key,
-                row.source_path,
-                row.source_key,
-                row.content_hash,
-            ),
+        rows = list(rows)
+        self.db.executemany(
+            f"INSERT OR REPLACE INTO messages ({_COLUMNS}, subject_key) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    row.message_id,
+                    row.thread_id,
+                    row.in_reply_to,
+                    " ".join(row.refs),
+                    row.subject_normalized,
+                    int(row.is_reply),
+                    row.date,
+                    ",".join(row.lists),
+                    row.author_name,
+                    row.author_email,
+                    row.author_key,
+                    row.source_path,
+                    row.source_key,
+                    row.content_hash,
+                    subject_key(row),
+                )
+                for row in rows
+            ],
         )
-        self.db.execute("DELETE FROM links WHERE message_id = ?", (row.message_id,))
-        self._put_derived(row)
+        self.db.executemany(
+            "DELETE FROM links WHERE message_id = ?", [(row.message_id,) for row in rows]
+        )
+        self.db.executemany("INSERT INTO links VALUES (?, ?)", _links(rows))
 
     def _put_derived(self, row: CatalogRow) -> None:
-        """The row's subject key and its links (In-Reply-To and References, each once)."""
+        """The row's subject key and its links, for a row already in the table."""
         self.db.execute(
             "UPDATE messages SET subject_key = ? WHERE message_id = ?",
             (subject_key(row), row.message_id),
         )
-        targets = dict.fromkeys(t for t in (row.in_reply_to, *row.refs) if t)
-        self.db.executemany(
-            "INSERT INTO links VALUES (?, ?)", [(t, row.message_id) for t in targets]
-        )
+        self.db.executemany("INSERT INTO links VALUES (?, ?)", _links([row]))
 
     def set_lists(self, message_id: str, lists: tuple[str, ...]) -> None:
         self.begin()
@@ -524,6 +533,13 @@ class Catalog:
             "INSERT OR REPLACE INTO seen_files VALUES (?,?,?,?)",
             [(source, name, size, mtime) for name, size, mtime in files],
         )
+
+
+def _links(rows: Iterable[CatalogRow]) -> Iterator[tuple[str, str]]:
+    """(target, message_id) for each message's In-Reply-To and References, each target once."""
+    for row in rows:
+        for target in dict.fromkeys(t for t in (row.in_reply_to, *row.refs) if t):
+            yield target, row.message_id
 
 
 def _chunks(values: Iterable[str]) -> Iterator[list[str]]:

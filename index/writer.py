@@ -373,8 +373,10 @@ class IndexWriterSession:
         # Both plans read the catalog as it was before this batch.
         thread_of, moved = self._thread_plan(new_rows)
         people = self._people_plan(new_rows)
-        for mid, row in new_rows.items():
-            catalog.put(replace(row, thread_id=thread_of[mid], author_key=people.key_of(row)))
+        catalog.put_many(
+            replace(row, thread_id=thread_of[mid], author_key=people.key_of(row))
+            for mid, row in new_rows.items()
+        )
         rewrites = catalog.get_many(
             moved.keys() | people.rewrites | self._forced | self._relisted
         )
