@@ -257,6 +257,9 @@ def repair_mojibake(text: str) -> tuple[str, int]:
     that together re-encode to one valid UTF-8 sequence, which ordinary accented prose does
     not produce (Ã followed by a letter such as O is left alone).
     """
+    if text.isascii():
+        # Every pattern character is non-ASCII: most header values end here without a scan.
+        return text, 0
     fixed = 0
     for _ in range(3):
         new, count = _MOJIBAKE.subn(_unmangle, text)

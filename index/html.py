@@ -1,7 +1,7 @@
 """HTML mail -> blocks: text with paragraph breaks, and quote depth read from each client's markup.
 
-Parsing is ``lxml.html`` (30x cheaper than building a BeautifulSoup tree, see
-performance-baseline.md); when lxml refuses the input, BeautifulSoup builds the tree
+Parsing is libxml2's HTML parser through ``lxml.etree`` (30x cheaper than building a
+BeautifulSoup tree, see performance-baseline.md); when lxml refuses the input, BeautifulSoup builds the tree
 through ``lxml.html.soupparser``. The tree is walked with an explicit stack (never
 recursion on user data) and elements nested deeper than ``max_depth`` lose their
 structure but keep their text.
@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from html import unescape
 from urllib.parse import unquote
 
-import lxml.html
 from lxml import etree
 
 from index import quote_markers as qm
@@ -39,10 +38,14 @@ _BLOCK = frozenset(
 )
 _PARAGRAPH = frozenset(("p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre"))
 _CELL = frozenset(("td", "th"))
-_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+# Runs of layout whitespace other than a lone " ": collapsing those to " " is what
+# "[ \t\n\r\f\v]+" -> " " does, without rewriting every single space between words.
+_SPACES = re.compile(r"[ \t\n\r\f\v]{2,}|[\t\n\r\f\v]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,200}\?>", re.IGNORECASE)
 _STRAY_MARKER = re.compile(r"(?<=\s)>+(?=\w)")
-_PARSER = lxml.html.HTMLParser(huge_tree=True)
+# lxml.etree's own HTML parser builds the same tree as lxml.html's; lxml.html's adds a
+# Python class lookup for every element proxy (a third of the tree walk's time).
+_PARSER = etree.HTMLParser(huge_tree=True)
 _INVISIBLE = re.compile(
     r"<(style|script|head|title)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
 )
@@ -68,10 +71,19 @@ class _Line:
     hint: str | None = None
     hint_id: int = -1
     pre: bool = False
+    # text() once computed: soft_break asks it, then _to_blocks (the line is closed by then).
+    done: str | None = None
 
     def text(self) -> str:
+        if self.done is None:
+            self.done = self._text()
+        return self.done
+
+    def _text(self) -> str:
         raw = "".join(self.parts)
-        if not self.pre:
+        if not self.pre and ("  " in raw or "\n" in raw or "\t" in raw or "\r" in raw
+                             or "\f" in raw or "\v" in raw):
+            # Most lines hold single spaces only; the regex would rewrite nothing.
             raw = _SPACES.sub(" ", raw)
         raw = raw.replace("\xa0", " ").replace("\ufeff", "").replace("\u200b", "")
         text = unicodedata.normalize("NFC", raw)
@@ -82,10 +94,10 @@ def _classes(el: etree._Element) -> str:
     return (el.get("class") or "").lower()
 
 
-def _quote_kind(el: etree._Element, tag: str) -> str | None:
-    """'quote' for markup that always means a reply quote, 'tentative' for bare indentation."""
-    cls = _classes(el)
-    ident = (el.get("id") or "").lower()
+def _quote_kind(el: etree._Element, tag: str, cls: str, ident: str) -> str | None:
+    """'quote' for markup that always means a reply quote, 'tentative' for bare indentation.
+
+    ``cls`` and ``ident`` are the element's class and id attributes, lowercased."""
     if tag == "blockquote":
         if (el.get("type") or "").lower() == "cite" or "gmail_quote" in cls:
             return "quote"
@@ -104,12 +116,11 @@ def _quote_kind(el: etree._Element, tag: str) -> str | None:
     return None
 
 
-def _is_splitter(el: etree._Element, tag: str) -> bool:
+def _is_splitter(el: etree._Element, tag: str, cls: str, ident: str) -> bool:
     """Outlook-family dividers: the quoted message follows them with no container."""
-    ident = (el.get("id") or "").lower()
     if ident.endswith("divrplyfwdmsg") or ident.endswith("stopspelling") or ident == "zwchr":
         return True
-    if "outlookmessageheader" in _classes(el):
+    if "outlookmessageheader" in cls:
         return True
     if tag == "hr":
         parent = el.getparent()
@@ -124,9 +135,7 @@ def _is_splitter(el: etree._Element, tag: str) -> bool:
     return "border-top-style:solid" in style and "border-top-color:rgb(229,229,229)" in style
 
 
-def _hint(el: etree._Element) -> str | None:
-    cls = _classes(el)
-    ident = (el.get("id") or "").lower()
+def _hint(cls: str, ident: str) -> str | None:
     if "moz-cite-prefix" in cls:
         return "prefix"
     if "gmail_attr" in cls:
@@ -142,7 +151,10 @@ def _parse(html: str) -> etree._Element | None:
     if not html.strip():
         return None
     try:
-        return lxml.html.document_fromstring(html, parser=_PARSER)
+        root = etree.fromstring(html, _PARSER)
+        if root is None:  # what lxml.html.document_fromstring raises on
+            raise etree.ParserError("Document is empty")
+        return root
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         pass
     from lxml.html import soupparser  # bs4 builds the tree when lxml's own parser gives up
@@ -247,7 +259,9 @@ class _Walker:
             opened: list[int] = []
             hinted = False
             if depth <= self.max_depth:
-                if _is_splitter(el, tag):
+                cls = _classes(el)
+                ident = (el.get("id") or "").lower()
+                if _is_splitter(el, tag, cls, ident):
                     self.soft_break()
                     rid = self._open("splitter")
                     self.regions[rid].elastic = True
@@ -257,7 +271,7 @@ class _Walker:
                         closers[owner][0].append(rid)
                     self.active.append(rid)
                 else:
-                    kind = _quote_kind(el, tag)
+                    kind = _quote_kind(el, tag, cls, ident)
                     if kind:
                         self.soft_break()
                         cite = el.get("cite") or ""
@@ -265,7 +279,7 @@ class _Walker:
                         self.regions[rid].elastic = tag != "blockquote"
                         opened.append(rid)
                         self.active.append(rid)
-                hint = _hint(el)
+                hint = _hint(cls, ident)
                 if hint:
                     self.soft_break()
                     self.hints.append((hint, self.next_hint_id))

@@ -54,6 +54,8 @@ _ISO = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[T ](?P<hour>\d{1,2}):(?P<minute>\d{2})"
     r"(?::(?P<second>\d{2}))?(?:\.\d+)?\s*(?P<zone>Z|[+-]\d{2}:?\d{2})?"
 )
+# Precompiled: parse_date and parse_author run for every message.
+_WHITESPACE = re.compile(r"\s+")
 _GMAIL_ID = re.compile(r"^[0-9a-f]{8}(\d{10})[0-9a-z]*@mail\.gmail\.com$", re.IGNORECASE)
 _PIPERMAIL_ADDR = re.compile(r"^\s*([^\s@<>()\"]+) at ([^\s@<>()\"]+\.[^\s@<>()\"]+)")
 _ANGLE = re.compile(r"^([^<>]*?)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$")
@@ -159,7 +161,7 @@ def parse_date(text: str | None, notes: list[str] | None = None,
     if not text:
         return None
     cleaned = text.replace("=2C", ",").replace("=20", " ").strip()
-    cleaned = re.sub(r"\s+", " ", cleaned)
+    cleaned = _WHITESPACE.sub(" ", cleaned)
     found = _DATE.search(cleaned)
     if found:
         hour = int(found["hour"])
@@ -296,7 +298,7 @@ def parse_author(value: str | None, pipermail: bool = False, *,
         name = angle.group(1).strip().strip("\"'").strip()
         if encoded:
             name = decode_header_value(name)
-        name = re.sub(r"\s+", " ", name) or None
+        name = _WHITESPACE.sub(" ", name) or None
         return Author(name, angle.group(2).strip().lower(), source)
     try:
         pairs = getaddresses([text])
@@ -318,7 +320,7 @@ def parse_author(value: str | None, pipermail: bool = False, *,
         email, name = name, ""
     if name == email:
         name = ""
-    name = re.sub(r"\s+", " ", name) or None
+    name = _WHITESPACE.sub(" ", name) or None
     if name and not any(c.isalnum() for c in name):
         name = None
     if name and name.startswith("'") and name.endswith("'"):

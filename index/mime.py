@@ -15,8 +15,11 @@ import binascii
 import re
 import unicodedata
 from dataclasses import dataclass
+from email import feedparser as _feedparser
 from email import message_from_bytes
 from email.message import Message as EmailMessage
+from email.policy import compat32
+from types import FunctionType
 
 from index import charset
 from index.records import Attachment, CharsetReport, RawMessage
@@ -45,7 +48,9 @@ class Decoded:
 
     def get_all(self, name: str) -> list[str]:
         wanted = name.lower()
-        return [value for key, value in self.headers if key.lower() == wanted]
+        size = len(wanted)
+        return [value for key, value in self.headers
+                if len(key) == size and key.lower() == wanted]
 
     def encoded_sender(self, name: str) -> str | None:
         """The raw value of that sender header when it holds encoded words, else None."""
@@ -57,7 +62,12 @@ class Decoded:
 
 def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
     wanted = name.lower()
-    return next((value for key, value in headers if key.lower() == wanted), None)
+    size = len(wanted)
+    # The length test spares lowercasing almost every key (metadata asks ~15 names).
+    for key, value in headers:
+        if len(key) == size and key.lower() == wanted:
+            return value
+    return None
 
 
 # An encoded word; the text part may hold spaces (senders forget to encode them).
@@ -74,8 +84,77 @@ _STUB = re.compile(
 # calls whitespace) and DEL: they print as nothing, break XML 1.0 (feed.xml) and
 # terminals (an ESC sequence in a Subject recolours `govmail show`).
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_LAYOUT = re.compile(r"[\r\n\t\v\f]+")
+_FOLD_TEXT = re.compile(r"\r?\n(?=[ \t])")
 _BODY_TYPES = frozenset({"text/plain", "text/html", "text/enriched"})
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+# -- the stdlib parser, minus one regex compile per multipart ------------------------------
+# FeedParser._parsegen compiles a boundary regex for every multipart part
+# ("(?P<sep>--BOUNDARY)(?P<end>--)?..."); boundaries are unique, so re's cache never hits
+# and the compile was ~9% of parsing. A copy of _parsegen whose global ``re`` is
+# _BoundaryRe builds an equivalent matcher instead: startswith(separator), then one
+# precompiled pattern for the tail. _parsegen only reads a match's truth and its "end"
+# and "linesep" groups, which the tail pattern gives the same values.
+_BOUNDARY_HEAD = "(?P<sep>"
+_BOUNDARY_TAIL_SOURCE = r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
+_BOUNDARY_TAIL = re.compile(_BOUNDARY_TAIL_SOURCE[1:])
+
+
+class _Boundary:
+    __slots__ = ("separator",)
+
+    def __init__(self, separator: str) -> None:
+        self.separator = separator
+
+    def match(self, line: str) -> re.Match[str] | None:
+        if not line.startswith(self.separator):
+            return None
+        return _BOUNDARY_TAIL.match(line, len(self.separator))
+
+
+class _BoundaryRe:
+    """The ``re`` that the copied _parsegen sees: escape is the identity, so compile gets
+    the separator back verbatim between the known head and tail."""
+
+    @staticmethod
+    def escape(text: str) -> str:
+        return text
+
+    @staticmethod
+    def compile(pattern: str, flags: int = 0) -> object:
+        if (not flags and pattern.startswith(_BOUNDARY_HEAD)
+                and pattern.endswith(_BOUNDARY_TAIL_SOURCE)):
+            return _Boundary(pattern[len(_BOUNDARY_HEAD):-len(_BOUNDARY_TAIL_SOURCE)])
+        return re.compile(pattern, flags)  # _parsegen compiles nothing else (checked below)
+
+
+def _fast_parser_class() -> type[_feedparser.FeedParser] | None:
+    """FeedParser with the copied _parsegen; None (stdlib parser) if its code is not the
+    one this was written against."""
+    original = _feedparser.FeedParser._parsegen
+    code = original.__code__
+    if _BOUNDARY_TAIL_SOURCE not in code.co_consts or original.__closure__:
+        return None
+    namespace = dict(vars(_feedparser))
+    namespace["re"] = _BoundaryRe
+    parsegen = FunctionType(code, namespace, original.__name__, original.__defaults__)
+    return type("_FastFeedParser", (_feedparser.FeedParser,), {"_parsegen": parsegen})
+
+
+_FAST_PARSER = _fast_parser_class()
+
+
+def _parse_bytes(data: bytes) -> EmailMessage:
+    """What ``email.message_from_bytes(data)`` returns (compat32), fed the same way."""
+    if _FAST_PARSER is None:
+        return message_from_bytes(data)
+    text = data.decode("ASCII", errors="surrogateescape")
+    parser = _FAST_PARSER(policy=compat32)
+    for start in range(0, len(text), 8192):
+        parser.feed(text[start:start + 8192])
+    return parser.close()
 
 
 def _raw_bytes(value: object) -> bytes:
@@ -106,6 +185,13 @@ def decode_header_value(value: object) -> str:
     Adjacent encoded words of one charset are joined as bytes before decoding (a character may
     be split across words) and the whitespace between them dropped (RFC 2047 §6.2).
     """
+    if type(value) is str and value.isascii() and value.isprintable() and "=?" not in value:
+        # Most header values: no encoded word, no fold, no control, nothing to repair or
+        # normalise; every step below would return the value unchanged but for the strip.
+        return value.strip()
+    if type(value) is str and value.isascii() and "=?" not in value:
+        # Folded or with controls, but still no word to decode: the same steps on str.
+        return _CONTROLS.sub("", _LAYOUT.sub(" ", _FOLD_TEXT.sub("", value))).strip()
     data = _FOLD.sub(b"", _raw_bytes(value))
     pieces: list[tuple[str | None, bytes]] = []  # (label or None for plain text, bytes)
     pos = 0
@@ -128,7 +214,7 @@ def decode_header_value(value: object) -> str:
     pieces.append((None, data[pos:]))
     text = "".join(charset.decode_label(chunk, label) for label, chunk in pieces)
     text, _ = charset.repair_mojibake(text)
-    text = re.sub(r"[\r\n\t\v\f]+", " ", text)
+    text = _LAYOUT.sub(" ", text)
     text = _CONTROLS.sub("", text)
     return unicodedata.normalize("NFC", text).strip()
 
@@ -145,7 +231,7 @@ def _headers(msg: EmailMessage) -> tuple[tuple[str, str], ...]:
 
 def _encoded_senders(msg: EmailMessage) -> tuple[tuple[str, str], ...]:
     return tuple(
-        (str(name), re.sub(r"\r?\n(?=[ \t])", "", str(value)))
+        (str(name), _FOLD_TEXT.sub("", str(value)))
         for name, value in msg._headers
         if str(name).lower() in _SENDERS and "=?" in str(value)
     )
@@ -319,7 +405,7 @@ def decode(raw: RawMessage, settings: Settings) -> Decoded:
         return Decoded(headers=(), text=_CONTROLS.sub("", text),
                        content_type="text/html" if is_html else "text/plain",
                        charset=report, has_headers=False)
-    msg = message_from_bytes(data)
+    msg = _parse_bytes(data)
     headers = _headers(msg)
     senders = _encoded_senders(msg)
     walker = _Walker(settings)

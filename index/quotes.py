@@ -30,6 +30,15 @@ _LEAD = re.compile(
 )
 _NAME_WORD = re.compile(r"^[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’.\-]{0,30}$")
 _VERB_ONLY = re.compile(r"^(?:" + qm._VERBS + r")\s*[:：]$", re.IGNORECASE)
+# Precompiled: these run per candidate line, and re's cache lookup costs a call each time.
+_DIGIT = re.compile(r"\d")
+_DIGIT_OR_AT = re.compile(r"\d|@")
+_NOT_IN_NAME = re.compile(r"\d|[@:;?()\"]")
+_LEADING_PUNCT = re.compile(r"^[^\w<\"']+")
+_TRAILING_COLON = re.compile(r"\s*:$")
+_SPACE_BEFORE_CLOSE = re.compile(r"\s+([>)\]])")
+_SPACE_AFTER_OPEN = re.compile(r"([<(\[])\s+")
+_GLUED_CLOSE = re.compile(r">(?=[^\W\d_])")
 # A signature longer than this after its "--" is a separator inside prose, not a signature.
 MAX_SIGNATURE_LINES = 20
 MAX_SIGNATURE_CHARS = 2000
@@ -133,7 +142,7 @@ def _deobfuscate(text: str) -> str:
 def _after_date(text: str) -> str:
     """Drop a leading date/time: "2009/7/17 Name", "pe 20. lokakuuta 2017 klo 17.50 Name"."""
     words = text.split()
-    last_digit = max((k for k, w in enumerate(words) if re.search(r"\d", w)), default=-1)
+    last_digit = max((k for k, w in enumerate(words) if _DIGIT.search(w)), default=-1)
     words = words[last_digit + 1:]
     while words and (words[0].upper() in ("GMT", "UTC", "AM", "PM", "UHR")
                      or (words[0].islower() and len(words) > 1)):
@@ -149,13 +158,13 @@ def attribution_author(text: str) -> str | None:
         name = m.group("name")
         lt = name.find("<")
         head = name[:lt] if lt > 0 else name
-        if re.search(r"\d", head):
+        if _DIGIT.search(head):
             head = _after_date(head.rsplit(",", 1)[-1])
             name = head + (" " + name[lt:] if lt > 0 else "")
         return clean_name(name)
     body = _VERB_TAIL.sub("", text.replace("，", ", ")).strip()
-    body = re.sub(r"^[^\w<\"']+", "", body)
-    body = re.sub(r"\s*:$", "", body)
+    body = _LEADING_PUNCT.sub("", body)
+    body = _TRAILING_COLON.sub("", body)
     lt = body.find("<")
     if lt > 0 and _ADDR.search(body[lt:]):
         before = body[:lt]
@@ -164,7 +173,7 @@ def attribution_author(text: str) -> str | None:
         # Drop leading dates and times: "2009/7/17 Name", "2015-10-18 0:17 GMT+03:00 Name".
         name = clean_name(_after_date(before))
         return name or clean_name(body[lt:])
-    if "," in body and (_LEAD.match(body) or re.search(r"\d", body.rsplit(",", 1)[0])):
+    if "," in body and (_LEAD.match(body) or _DIGIT.search(body.rsplit(",", 1)[0])):
         # "On DATE, NAME", "At 12:01 PM 2/28/2005, NAME"
         name = clean_name(_after_date(body.rsplit(",", 1)[1]))
     elif _LEAD.match(body):
@@ -296,8 +305,8 @@ def _mark_attributions(lines: list[_L], budget: _Budget) -> None:
             ):
                 break
             joined = " ".join(lines[k].text.strip() for k in range(start, e + 1))
-            joined = re.sub(r"([<(\[])\s+", r"\1", re.sub(r"\s+([>)\]])", r"\1", joined))
-            joined = _deobfuscate(re.sub(r">(?=[^\W\d_])", "> ", joined))  # "<a at b.com>wrote:"
+            joined = _SPACE_AFTER_OPEN.sub(r"\1", _SPACE_BEFORE_CLOSE.sub(r"\1", joined))
+            joined = _deobfuscate(_GLUED_CLOSE.sub("> ", joined))  # "<a at b.com>wrote:"
             if _match_attribution(joined) and _accept_attribution(lines, start, e, joined, budget):
                 break
 
@@ -312,7 +321,7 @@ def _accept_attribution(lines: list[_L], start: int, end: int, joined: str, budg
     opens = d > 0 and (prev < 0 or lines[prev].depth < d) and lines[after].depth == d
     # A dated or addressed attribution followed by unmarked text (mobile clients that do
     # not prefix ">"): the rest of this level is the quote.
-    strong = bool(re.search(r"\d|@", joined)) and lines[after].depth == d
+    strong = bool(_DIGIT_OR_AT.search(joined)) and lines[after].depth == d
     if not (deeper or opens or strong):
         return False
     author = attribution_author(joined)
@@ -415,7 +424,7 @@ def _mark_signatures(lines: list[_L]) -> str | None:
 
 def _is_name(text: str) -> bool:
     text = text.strip().rstrip(",.!")
-    if not text or len(text) > 40 or re.search(r"\d|[@:;?()\"]", text):
+    if not text or len(text) > 40 or _NOT_IN_NAME.search(text):
         return False
     if text.lower() in qm.CLOSINGS:
         return False
