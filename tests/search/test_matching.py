@@ -209,3 +209,25 @@ def test_lead_reads_only_the_head_but_cuts_as_before(text: str, lead: Any) -> No
     from search.engine import _lead
 
     assert _lead(text) == lead
+
+
+def test_length_column_read_whole_equals_whoosh_per_document(
+    built: tuple[list[Message], Engine],
+) -> None:
+    _messages, engine = built
+    searcher = engine._searcher
+    names = [n for n in SCHEMA.names() if SCHEMA[n].scorable] + ["message_id"]
+    checked = 0
+    for reader, _offset in searcher.reader().leaf_readers():
+        size = reader.doc_count_all()
+        for name in names:
+            per_document = [reader.doc_field_length(d, name, 1) or 0 for d in range(size)]
+            whole = matching._length_column(reader, name, size)
+            if whole is None:  # no length column (unscorable field): the per-document path
+                assert not SCHEMA[name].scorable
+                continue
+            assert whole == per_document
+            checked += 1
+    assert checked == 3 * (len(names) - 1)
+    for name in ("original", "subject", "quoted"):
+        assert matching.avg_field_length(searcher, name) == searcher.avg_field_length(name)
