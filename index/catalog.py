@@ -298,53 +298,32 @@ class Catalog:
         for found in self.db.execute(f"SELECT {_COLUMNS} FROM messages"):
             yield _row(found)
 
+    def _select_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:
+        """The rows of ``sql``, whose ``IN ({marks})`` takes ``values``, run in chunks."""
+        for chunk in _chunks(values):
+            yield from self.db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
     def get_many(self, message_ids: Iterable[str]) -> dict[str, CatalogRow]:
-        rows: dict[str, CatalogRow] = {}
-        for chunk in _chunks(message_ids):
-            marks = ",".join("?" * len(chunk))
-            for found in self.db.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE message_id IN ({marks})", chunk
-            ):
-                rows[found[0]] = _row(found)
-        return rows
+        sql = "SELECT " + _COLUMNS + " FROM messages WHERE message_id IN ({marks})"
+        return {found[0]: _row(found) for found in self._select_in(sql, message_ids)}
 
     def thread_members(self, thread_ids: Iterable[str]) -> list[CatalogRow]:
         """Every row of the given threads."""
-        rows: list[CatalogRow] = []
-        for chunk in _chunks(thread_ids):
-            marks = ",".join("?" * len(chunk))
-            rows.extend(
-                _row(found)
-                for found in self.db.execute(
-                    f"SELECT {_COLUMNS} FROM messages WHERE thread_id IN ({marks})", chunk
-                )
-            )
-        return rows
+        sql = "SELECT " + _COLUMNS + " FROM messages WHERE thread_id IN ({marks})"
+        return [_row(found) for found in self._select_in(sql, thread_ids)]
 
     def threads_of(self, message_ids: Iterable[str]) -> set[str]:
         """The threads of those of the messages the catalog has."""
-        threads: set[str] = set()
-        for chunk in _chunks(message_ids):
-            marks = ",".join("?" * len(chunk))
-            threads.update(
-                t for (t,) in self.db.execute(
-                    f"SELECT thread_id FROM messages WHERE message_id IN ({marks})", chunk
-                ) if t
-            )
-        return threads
+        sql = "SELECT thread_id FROM messages WHERE message_id IN ({marks})"
+        return {t for (t,) in self._select_in(sql, message_ids) if t}
 
     def threads_linking_to(self, message_ids: Iterable[str]) -> set[str]:
         """The threads of the messages whose In-Reply-To or References name one of these."""
-        threads: set[str] = set()
-        for chunk in _chunks(message_ids):
-            marks = ",".join("?" * len(chunk))
-            threads.update(
-                t for (t,) in self.db.execute(
-                    "SELECT m.thread_id FROM links l JOIN messages m "
-                    f"ON m.message_id = l.message_id WHERE l.target IN ({marks})", chunk
-                ) if t
-            )
-        return threads
+        sql = (
+            "SELECT m.thread_id FROM links l JOIN messages m "
+            "ON m.message_id = l.message_id WHERE l.target IN ({marks})"
+        )
+        return {t for (t,) in self._select_in(sql, message_ids) if t}
 
     def subject_neighbours(self, key: str, date: float, message_id: str) -> set[str]:
         """The threads of the messages just before and just after a point of a subject group.
