@@ -206,7 +206,7 @@ class Engine:
         self._searcher = self._index.searcher()
         self._lock = threading.RLock()
         self._facets = FacetCounter()
-        self._segments = matching.SegmentCache()
+        self._segments = matching.segment_cache()
 
     # ---- lifetime ------------------------------------------------------------
 

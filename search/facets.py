@@ -13,7 +13,6 @@ Documents without a value count in no bucket: there is no ``None`` bucket.
 
 from __future__ import annotations
 
-import threading
 from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -27,6 +26,7 @@ from whoosh import query as wq
 from search.errors import QueryError
 from search.results import FacetValue
 from search.schema import FACET_FIELDS
+from search.segments import SegmentCache
 
 FACET_NAMES: tuple[str, ...] = tuple(FACET_FIELDS)
 # Cached like facets but not shown as facets: the author page lists addresses.
@@ -83,28 +83,14 @@ class FacetCounter:
     """Counts facet values over sets of global document numbers; thread-safe."""
 
     def __init__(self) -> None:
-        self._segments: dict[str, SegmentColumns] = {}
-        self._lock = threading.Lock()
+        self._segments: SegmentCache[SegmentColumns] = SegmentCache(_read_segment)
 
     def _leaves(self, searcher: Any) -> list[tuple[SegmentColumns, int, int]]:
         """(columns, offset, size) for each segment of the searcher's reader."""
-        leaves = []
-        seen = set()
-        for reader, offset in searcher.reader().leaf_readers():
-            key = _segment_key(reader)
-            seen.add(key)
-            with self._lock:
-                columns = self._segments.get(key)
-            if columns is None:
-                columns = _read_segment(reader)
-                with self._lock:
-                    self._segments[key] = columns
-            leaves.append((columns, offset, reader.doc_count_all()))
-        with self._lock:
-            for key in list(self._segments):
-                if key not in seen:
-                    del self._segments[key]
-        return leaves
+        return [
+            (columns, offset, reader.doc_count_all())
+            for reader, offset, columns in self._segments.leaves(searcher)
+        ]
 
     def count(
         self, searcher: Any, docnums: Iterable[int], names: tuple[str, ...] = FACET_NAMES
@@ -163,14 +149,6 @@ def _value_ids(columns: SegmentColumns, name: str, local: Collection[int]) -> Co
     ids = Counter(map(columns.single[name].__getitem__, local))
     ids.pop(-1, None)
     return ids
-
-
-def _segment_key(reader: Any) -> str:
-    segment = getattr(reader, "segment", None)
-    if callable(segment):
-        seg = segment()
-        return f"{seg.segment_id()}:{seg.deleted_count()}:{reader.doc_count_all()}"
-    return f"{id(reader)}"
 
 
 def facet_values(

@@ -21,7 +21,6 @@ import bisect
 import heapq
 import pickle
 import re
-import threading
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 
 from search.schema import SCHEMA
+from search.segments import SegmentCache
 
 # A tree deeper than this is not a typed query; Whoosh handles it (and recursion is safe).
 _MAX_DEPTH = 32
@@ -148,39 +148,14 @@ def avg_field_length(searcher: Any, name: str) -> float:
     return found
 
 
-class SegmentCache:
-    """SegmentArrays by segment id; segments gone from the index are dropped."""
-
-    def __init__(self) -> None:
-        self._segments: dict[str, SegmentArrays] = {}
-        self._lock = threading.Lock()
-
-    def leaves(self, searcher: Any) -> list[tuple[Any, int, SegmentArrays]]:
-        out = []
-        seen = set()
-        for reader, offset in searcher.reader().leaf_readers():
-            key = segment_key(reader)
-            seen.add(key)
-            with self._lock:
-                arrays = self._segments.get(key)
-                if arrays is None:
-                    deleted = frozenset(reader.deleted_docs_set if reader.has_deletions() else ())
-                    arrays = SegmentArrays(reader.doc_count_all(), deleted)
-                    self._segments[key] = arrays
-            out.append((reader, offset, arrays))
-        with self._lock:
-            for key in list(self._segments):
-                if key not in seen:
-                    del self._segments[key]
-        return out
+def segment_cache() -> SegmentCache[SegmentArrays]:
+    """The engine's cache of SegmentArrays, one per segment."""
+    return SegmentCache(_segment_arrays)
 
 
-def segment_key(reader: Any) -> str:
-    segment = getattr(reader, "segment", None)
-    if callable(segment):
-        seg = segment()
-        return f"{seg.segment_id()}:{seg.deleted_count()}:{reader.doc_count_all()}"
-    return f"{id(reader)}"
+def _segment_arrays(reader: Any) -> SegmentArrays:
+    deleted = frozenset(reader.deleted_docs_set if reader.has_deletions() else ())
+    return SegmentArrays(reader.doc_count_all(), deleted)
 
 
 # The head of a whoosh3 posting block, a protocol-2 pickle of (ids, weights, values):
@@ -513,7 +488,7 @@ class Matched:
 
 def run(
     searcher: Any,
-    cache: SegmentCache,
+    cache: SegmentCache[SegmentArrays],
     q: wq.Query,
     filters: wq.Query | None,
     sort: str,

@@ -78,7 +78,7 @@ def both(engine: Engine, text: str, sort: str, filters: Any = None) -> tuple[Any
         sort = "-date"
     searcher = engine._searcher
     total, top, docs = engine._collect(searcher, parsed, sort, 20, filters)
-    fast = matching.run(searcher, matching.SegmentCache(), parsed.query, filters, sort, 20)
+    fast = matching.run(searcher, matching.segment_cache(), parsed.query, filters, sort, 20)
     whoosh = (total, docs, [d for d, _ in top], [s for _, s in top])
     ours = (fast.total, fast.docnums(), [d for d, _ in fast.top], [s for _, s in fast.top])
     return whoosh, ours
@@ -117,7 +117,7 @@ def test_filters_and_deletions(built: tuple[list[Message], Engine]) -> None:
         whoosh, ours = both(engine, text, "relevance", filters)
         assert ours[:3] == whoosh[:3], text
     everything = matching.run(
-        engine._searcher, matching.SegmentCache(), parse("").query, None, "-date", 0
+        engine._searcher, matching.segment_cache(), parse("").query, None, "-date", 0
     )
     assert everything.total == ARCHIVE - 2 * DELETED
     stored = {engine._searcher.stored_fields(d)["message_id"] for d in everything.docnums()}
