@@ -57,6 +57,7 @@ from index.catalog import (
 from index.document import Identity, author_text, to_document
 from index.identity import Aliases, Observation, identity_row, resolve
 from index.records import Message
+from search.codec import GovCodec
 from search.config import Settings
 from search.errors import IndexLocked
 from search.schema import SCHEMA
@@ -506,8 +507,10 @@ class IndexWriterSession:
         assert self.ix is not None
         procs = self.procs if self.procs is not None else bulk_procs(documents)
         if procs > 1:
-            return self.ix.writer(procs=procs, multisegment=True, limitmb=WRITER_MB)
-        return self.ix.writer(limitmb=WRITER_MB)
+            return self.ix.writer(
+                procs=procs, multisegment=True, limitmb=WRITER_MB, codec=GovCodec()
+            )
+        return self.ix.writer(limitmb=WRITER_MB, codec=GovCodec())
 
     def _rewrite(
         self,

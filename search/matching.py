@@ -1,32 +1,32 @@
-"""Set-at-a-time matching: whole posting lists in dicts, combined with C set operations.
+"""Set-at-a-time matching: whole posting lists as arrays, combined as masks, scored at once.
 
 Whoosh matches and scores one posting at a time in Python (``next``, ``skip_to``,
 ``score`` and ``doc_field_length`` per posting: ~85% of a plain query at 100,000
-messages, p95 195 ms). For a query tree made of terms joined by And, Or, Not, AndNot
-and AndMaybe -- every bare-word query, fielded terms and the facet filters -- this
-module reads each term's postings block by block into a ``{docnum: weight}`` dict,
-finds the matching documents with set operations (which run in C), and computes
-Whoosh's own BM25F score only for those documents, so pages rank exactly as Whoosh
-ranks them. For anything else (phrases, ranges, wildcards, dates) :func:`supported`
-says no and the engine runs Whoosh's collectors.
+messages, p95 195 ms). For a query tree made of terms and phrases joined by And, Or,
+Not, AndNot and AndMaybe -- every bare-word query, fielded terms and the facet filters
+-- this module reads each term's whole posting list of a segment into arrays (one
+inflate per block in govmail's own postings format, search/codec.py), finds the
+matching documents as boolean masks over the segment, and computes Whoosh's own BM25F
+score for every posting with numpy, operation for operation as Whoosh does, so pages
+rank exactly as Whoosh ranks them. For anything else (ranges, wildcards, dates)
+:func:`supported` says no and the engine runs Whoosh's collectors.
 
 Owns the per-segment arrays scoring needs (field lengths, deletions, sort keys of the
 date column), cached by segment id like the facet columns. Does not own the query
-language (search/query.py) or facet counting (search/facets.py).
+language (search/query.py), the postings format (search/codec.py) or facet counting
+(search/facets.py).
 """
 
 from __future__ import annotations
 
 import bisect
-import heapq
 import pickle
-import re
-import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import accumulate, islice, repeat
+from itertools import accumulate, repeat
 from typing import Any
 
+import numpy as np
 from whoosh import formats
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import (
@@ -42,6 +42,7 @@ from whoosh.query.spans import Span, bisect_spans
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 
+from search.codec import NO_POSTINGS, Postings, term_postings
 from search.schema import SCHEMA
 from search.segments import SegmentCache
 
@@ -80,35 +81,43 @@ class SegmentArrays:
     """What scoring and sorting read per document of one segment, loaded once."""
 
     size: int
-    deleted: frozenset[int]
-    lengths: dict[str, list[int]] = field(default_factory=dict)
-    dates: list[Any] | None = None
-    # Docnums by (date key, docnum): a big result set takes its first N from here.
-    by_date: list[int] | None = None
+    # True for each live document.
+    live: np.ndarray
+    has_deletions: bool
+    lengths: dict[str, np.ndarray] = field(default_factory=dict)
+    dates: np.ndarray | None = None
 
-    def field_lengths(self, reader: Any, name: str) -> list[int]:
+    def field_lengths(self, reader: Any, name: str) -> np.ndarray:
         found = self.lengths.get(name)
         if found is None:
-            found = _length_column(reader, name, self.size)
-            if found is None:
-                found = [0] * self.size
-                for docnum in range(self.size):
-                    # A length is one byte; byte_to_length is what Whoosh's scorer reads.
-                    found[docnum] = reader.doc_field_length(docnum, name, 1) or 0
-            self.lengths[name] = found
+            column = _length_column(reader, name, self.size)
+            if column is None:
+                # A length is one byte; byte_to_length is what Whoosh's scorer reads.
+                column = [reader.doc_field_length(d, name, 1) or 0 for d in range(self.size)]
+            found = self.lengths[name] = np.array(column, dtype=np.float64)
         return found
 
-    def date_keys(self, reader: Any) -> list[Any]:
+    def date_keys(self, reader: Any) -> np.ndarray:
+        """Each document's sort key in the date column, as Whoosh's sorting reads it."""
         if self.dates is None:
             column = reader.column_reader("date", translate=False)
-            self.dates = [column.sort_key(n) for n in range(self.size)]
+            keys = _numeric_column(column, self.size)
+            if keys is None:
+                keys = np.array([column.sort_key(n) for n in range(self.size)], dtype=np.uint64)
+            self.dates = keys
         return self.dates
 
-    def date_order(self, reader: Any) -> list[int]:
-        if self.by_date is None:
-            keys = self.date_keys(reader)
-            self.by_date = sorted(range(self.size), key=lambda d: (keys[d], d))
-        return self.by_date
+
+def _numeric_column(column: Any, size: int) -> np.ndarray | None:
+    """A NumericColumn's values in one read: stored big-endian, the default past the end."""
+    if not isinstance(column, NumericColumn.Reader) or column._reverse:
+        return None
+    count = min(column._count, size)
+    dtype = np.dtype(">" + column._typecode)
+    data = column._dbfile.get(column._basepos, count * dtype.itemsize)
+    keys = np.full(size, column._default, dtype=dtype.newbyteorder("="))
+    keys[:count] = np.frombuffer(data, dtype=dtype)
+    return keys
 
 
 # byte -> field length, as W3PerDocReader.doc_field_length decodes it (0 for a zero byte).
@@ -154,70 +163,12 @@ def segment_cache() -> SegmentCache[SegmentArrays]:
 
 
 def _segment_arrays(reader: Any) -> SegmentArrays:
-    deleted = frozenset(reader.deleted_docs_set if reader.has_deletions() else ())
-    return SegmentArrays(reader.doc_count_all(), deleted)
-
-
-# The head of a whoosh3 posting block, a protocol-2 pickle of (ids, weights, values):
-# the delta-coded ids as a tuple of small ints, then the weights as None, one float or a
-# tuple of floats. The values after it (encoded positions, one nested pickle per posting)
-# are ~3/4 of the bytes and most of the unpickling time, and matching never needs them.
-_BLOCK_HEAD = re.compile(
-    rb"\x80\x02\((?:K.|M..|J....)*t(?:q.|r....)?(?:N|G.{8}|\((?:G.{8})*t(?:q.|r....)?)", re.S
-)
-# Closes the truncated pickle: values None, build the 3-tuple, stop.
-_BLOCK_TAIL = b"N\x87."
-
-
-def _block(matcher: W3LeafMatcher) -> tuple[Any, Any]:
-    """(delta-coded ids, weights) of the matcher's current block, without its positions.
-
-    Reads and inflates only the head of the block (about a fifth of a full read: 20 vs
-    90 us per block of 128 postings); a block whose head does not have the expected
-    shape (tuples of 3 or fewer postings pickle differently) is read whole, as Whoosh does.
-    """
-    data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-    head = data
-    if matcher._compression:
-        head = zlib.decompressobj().decompress(data, 32 + 14 * matcher._blocklength)
-    found = _BLOCK_HEAD.match(head)
-    if found is None:
-        whole = zlib.decompress(data) if matcher._compression else data
-        ids, weights, _ = pickle.loads(whole)
-    else:
-        ids, weights, _ = pickle.loads(head[: found.end()] + _BLOCK_TAIL)
-    return ids, weights
-
-
-def _postings(reader: Any, fieldname: str, btext: bytes) -> dict[int, float]:
-    """docnum -> weight of one term in one segment (deleted documents included)."""
-    terms = getattr(reader, "_terms", None)
-    try:
-        if terms is not None:
-            # Not reader.postings(): on a segment with deletions it wraps the matcher in a
-            # FilterMatcher, which unpickles the whole first block to find a live posting.
-            matcher = terms.matcher(fieldname, btext, reader.schema[fieldname].format)
-        else:
-            matcher = reader.postings(fieldname, btext)
-    except TermNotFound:
-        return {}
-    if isinstance(matcher, wrappers.FilterMatcher):
-        matcher = matcher.child  # deletions are removed from the final set instead
-    found: dict[int, float] = {}
-    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        while matcher.is_active():
-            ids, weights = _block(matcher)
-            if weights is None:
-                weights = repeat(1.0)
-            elif isinstance(weights, float):
-                weights = repeat(weights)
-            found.update(zip(accumulate(ids), weights, strict=False))
-            matcher._next_block()
-        return found
-    while matcher.is_active():
-        found[matcher.id()] = matcher.weight()
-        matcher.next()
-    return found
+    size = reader.doc_count_all()
+    live = np.ones(size, dtype=bool)
+    deleted = reader.has_deletions()
+    if deleted:
+        live[np.fromiter(reader.deleted_docs_set, dtype=np.int64)] = False
+    return SegmentArrays(size, live, deleted)
 
 
 def _positions(
@@ -225,8 +176,8 @@ def _positions(
 ) -> dict[int, list[int]]:
     """docnum -> positions of one term, for the wanted docnums (sorted) only.
 
-    Only the blocks holding a wanted docnum are read whole (positions are most of a
-    block); the others are passed over on their header's last id.
+    Only the blocks holding a wanted docnum have their values read (positions are most
+    of a block); the others are passed over on their header's last id.
     """
     terms = getattr(reader, "_terms", None)
     fieldobj = reader.schema[fieldname]
@@ -237,6 +188,7 @@ def _positions(
         def decode(value: bytes) -> list[int]:
             codes = value[4:] if value.endswith(b".") else value[4:] + b"."
             return list(accumulate(pickle.loads(codes)))
+
     try:
         matcher = terms.matcher(fieldname, btext, fieldobj.format)  # type: ignore[union-attr]
     except TermNotFound:
@@ -250,13 +202,9 @@ def _positions(
         while matcher.is_active() and at < len(wanted):
             last = matcher._maxid
             if wanted[at] <= last:
-                data = matcher._postfile.get(
-                    matcher._dataoffset, matcher._nextoffset - matcher._dataoffset
-                )
-                if matcher._compression:
-                    data = zlib.decompress(data)
-                ids, _, values = pickle.loads(data)
-                for docnum, value in zip(accumulate(ids), values, strict=True):
+                matcher._read_ids()
+                matcher._read_values()
+                for docnum, value in zip(matcher._ids, matcher._values, strict=True):
                     if docnum in wanted_set:
                         found[docnum] = decode(value)
                 at = bisect.bisect_right(wanted, last, at)
@@ -301,69 +249,76 @@ def _near(positions: list[list[int]], slop: int) -> bool:
 
 
 class _Segment:
-    """One segment's evaluation of one query: match sets first, then scores for a subset."""
+    """One segment's evaluation of one query, as arrays over the segment's docnums.
+
+    ``docs`` gives a boolean mask of the matching documents (deleted ones not yet
+    removed); ``scores`` gives Whoosh's score of every document the node matches and 0.0
+    elsewhere, so an Or adds up its children the way Whoosh's union matcher does.
+    """
 
     def __init__(self, searcher: Any, reader: Any, arrays: SegmentArrays) -> None:
         self.searcher = searcher
         self.reader = reader
         self.arrays = arrays
+        self.size = arrays.size
         self.schema = searcher.schema
-        self._terms: dict[tuple[str, str], dict[int, float]] = {}
-        self._phrases: dict[tuple[str, tuple[str, ...], int], set[int]] = {}
-        self._every: set[int] | None = None
+        self._terms: dict[tuple[str, str], Postings] = {}
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._term_scores: dict[tuple[str, str], np.ndarray] = {}
+        self._phrases: dict[tuple[str, tuple[str, ...], int], np.ndarray] = {}
 
-    def postings(self, q: wq.Term) -> dict[int, float]:
+    def postings(self, q: wq.Term) -> Postings:
         key = (q.fieldname, q.text)
         found = self._terms.get(key)
         if found is None:
             if q.fieldname not in self.schema:
-                found = {}
+                found = NO_POSTINGS
             else:
                 btext = self.schema[q.fieldname].to_bytes(q.text)
-                found = _postings(self.reader, q.fieldname, btext)
+                found = term_postings(self.reader, q.fieldname, btext)
             self._terms[key] = found
         return found
 
-    def phrase_docs(self, q: wq.Phrase) -> set[int]:
+    def term_docs(self, q: wq.Term) -> np.ndarray:
+        key = (q.fieldname, q.text)
+        found = self._masks.get(key)
+        if found is None:
+            found = np.zeros(self.size, dtype=bool)
+            found[self.postings(q)[0]] = True
+            self._masks[key] = found
+        return found
+
+    def phrase_docs(self, q: wq.Phrase) -> np.ndarray:
         """Documents holding the words in order within q.slop, as Whoosh's Phrase finds them."""
         key = (q.fieldname, tuple(q.words), q.slop)
         found = self._phrases.get(key)
         if found is not None:
             return found
-        terms = [wq.Term(q.fieldname, word) for word in q.words]
-        lists = [self.postings(t) for t in terms]
-        found = set()
-        if all(lists):
-            candidates = set(min(lists, key=len))
-            for other in lists:
-                candidates.intersection_update(other.keys())
-            candidates -= self.arrays.deleted
-            if candidates and len(terms) == 1:
-                found = candidates
-            elif candidates:
-                wanted = sorted(candidates)
-                fieldobj = self.schema[q.fieldname]
-                positions = [
-                    _positions(self.reader, q.fieldname, fieldobj.to_bytes(w), wanted)
-                    for w in dict.fromkeys(q.words)
-                ]
-                by_word = dict(zip(dict.fromkeys(q.words), positions, strict=True))
-                found = {
-                    d for d in wanted if _near([by_word[w][d] for w in q.words], q.slop)
-                }
+        candidates = self.arrays.live.copy()
+        for word in q.words:
+            candidates &= self.term_docs(wq.Term(q.fieldname, word))
+        if len(q.words) == 1 or not candidates.any():
+            found = candidates
+        else:
+            wanted = np.flatnonzero(candidates).tolist()
+            fieldobj = self.schema[q.fieldname]
+            words = list(dict.fromkeys(q.words))
+            by_word = {
+                w: _positions(self.reader, q.fieldname, fieldobj.to_bytes(w), wanted) for w in words
+            }
+            found = np.zeros(self.size, dtype=bool)
+            found[[d for d in wanted if _near([by_word[w][d] for w in q.words], q.slop)]] = True
         self._phrases[key] = found
         return found
 
-    def every(self) -> set[int]:
-        if self._every is None:
-            self._every = set(range(self.arrays.size))
-        return self._every
+    def every(self) -> np.ndarray:
+        return np.ones(self.size, dtype=bool)
 
-    def docs(self, q: wq.Query) -> set[int] | Any:
-        """The set of local docnums matching q (deleted ones not yet removed)."""
+    def docs(self, q: wq.Query) -> np.ndarray:
+        """A mask of the local docnums matching q (deleted ones not yet removed). Read-only."""
         kind = type(q)
         if kind is wq.Term:
-            return self.postings(q).keys()
+            return self.term_docs(q)
         if kind is wq.Every:
             return self.every()
         if kind is wq.Phrase:
@@ -374,99 +329,122 @@ class _Segment:
             # Smallest first (document frequencies, no postings read), and stop at an
             # empty set: a misspelled word then costs no other word's postings.
             positive.sort(key=lambda c: c.estimate_size(self.reader))
-            found = set(self.docs(positive[0])) if positive else set(self.every())
+            found = self.docs(positive[0]) if positive else self.every()
             for other in positive[1:]:
-                if not found:
-                    break
-                found &= self.docs(other)
+                if not found.any():
+                    return found
+                found = found & self.docs(other)
             for other in negative:
-                if not found:
-                    break
-                found -= self.docs(other)
+                if not found.any():
+                    return found
+                found = found & ~self.docs(other)
             return found
         if kind is wq.Or:
-            found = set()
+            found = np.zeros(self.size, dtype=bool)
             for child in q.children():
                 found |= self.docs(child)
             return found
         if kind is wq.AndNot:
-            return set(self.docs(q.a)) - self.docs(q.b)
+            return self.docs(q.a) & ~self.docs(q.b)
         if kind is wq.AndMaybe:
             return self.docs(q.a)
         if kind is wq.Not:
-            return self.every() - self.docs(q.query)
+            return ~self.docs(q.query)
         raise TypeError(kind)
 
-    def scores(self, q: wq.Query, wanted: Iterable[int]) -> dict[int, float]:
-        """Whoosh's score of each wanted docnum, every one of which matches q."""
+    def scores(self, q: wq.Query) -> np.ndarray:
+        """Whoosh's score of each document q matches, 0.0 for the others. Read-only."""
         kind = type(q)
-        boost = q.boost
         if kind is wq.Term:
-            found = self._term_scores(q, wanted)
+            found = self.term_scores(q)
         elif kind is wq.Every:
-            found = dict.fromkeys(wanted, 1.0)
+            found = np.ones(self.size)
         elif kind is wq.Phrase:
             # Whoosh scores a phrase as the And of its words in that field (SpanNear2).
-            found = {}
-            for word in q.words:
-                _add(found, self._term_scores(wq.Term(q.fieldname, word), wanted))
+            found = self._sum(wq.Term(q.fieldname, word) for word in q.words)
+            found = np.where(self.phrase_docs(q), found, 0.0)
         elif kind is wq.And:
-            found = {}
-            for child in q.children():
-                # A Not inside an And is Whoosh's InverseMatcher, which scores 1.0.
-                _add(found, self.scores(child, wanted))
+            # A Not inside an And is Whoosh's InverseMatcher, which scores 1.0.
+            found = np.where(self.docs(q), self._sum(q.children()), 0.0)
         elif kind is wq.Or:
-            found = {}
-            wanted_set = wanted if isinstance(wanted, set) else set(wanted)
-            for child in q.children():
-                subset = wanted_set & self.docs(child)
-                if subset:
-                    _add(found, self.scores(child, subset))
-        elif kind in (wq.AndNot,):
-            found = self.scores(q.a, wanted)
+            found = self._sum(q.children())
+        elif kind is wq.AndNot:
+            found = np.where(self.docs(q), self.scores(q.a), 0.0)
         elif kind is wq.AndMaybe:
-            found = self.scores(q.a, wanted)
-            wanted_set = wanted if isinstance(wanted, set) else set(wanted)
-            extra = wanted_set & self.docs(q.b)
-            if extra:
-                _add(found, self.scores(q.b, extra))
+            found = np.where(self.docs(q.a), self.scores(q.a) + self.scores(q.b), 0.0)
         elif kind is wq.Not:
-            found = dict.fromkeys(wanted, 1.0)
+            found = self.docs(q).astype(np.float64)
         else:
             raise TypeError(kind)
-        if boost != 1.0 and kind is not wq.Not:  # Not.matcher ignores its boost
-            found = {d: s * boost for d, s in found.items()}
+        if q.boost != 1.0 and kind is not wq.Not:  # Not.matcher ignores its boost
+            found = found * q.boost
         return found
 
-    def _term_scores(self, q: wq.Term, wanted: Iterable[int]) -> dict[int, float]:
-        weights = self.postings(q)
+    def _sum(self, children: Iterable[wq.Query]) -> np.ndarray:
+        # Child by child, left to right: the order in which Whoosh adds the scores.
+        total = np.zeros(self.size)
+        for child in children:
+            total += self.scores(child)
+        return total
+
+    def term_scores(self, q: wq.Term) -> np.ndarray:
+        key = (q.fieldname, q.text)
+        found = self._term_scores.get(key)
+        if found is None:
+            found = self._term_scores[key] = self._score_term(q)
+        return found
+
+    def _score_term(self, q: wq.Term) -> np.ndarray:
+        ids, weights = self.postings(q)
+        found = np.zeros(self.size)
+        if not len(ids):
+            return found
+        if weights is None:
+            weights = np.ones(len(ids))
         name = q.fieldname
         weighting = self.searcher.weighting
-        fieldobj = self.schema[name]
-        if not fieldobj.scorable or not isinstance(weighting, BM25F):
+        if not self.schema[name].scorable or not isinstance(weighting, BM25F):
             # WeightScorer (what Whoosh uses for unscorable fields): the weight itself.
-            return {d: weights[d] for d in wanted}
+            found[ids] = weights
+            return found
         b = weighting._field_B.get(name, weighting.B)
         k1 = weighting.K1
         idf = self.searcher.idf(name, q.text)
         avgfl = avg_field_length(self.searcher, name)
-        lengths = self.arrays.field_lengths(self.reader, name)
-        k1p1 = k1 + 1
-        one_minus_b = 1 - b
-        # whoosh.scoring.bm25, written out so each score is the same float Whoosh computes.
-        return {
-            d: idf * ((weights[d] * k1p1) / (weights[d] + k1 * (one_minus_b + b * lengths[d] / avgfl)))
-            for d in wanted
-        }
+        lengths = self.arrays.field_lengths(self.reader, name)[ids]
+        # whoosh.scoring.bm25 over the whole list, operation for operation as Whoosh
+        # computes each score, so each is the same double.
+        found[ids] = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+        return found
 
 
-def _add(total: dict[int, float], more: dict[int, float]) -> None:
-    if not total:
-        total.update(more)
-        return
-    get = total.get
-    for docnum, score in more.items():
-        total[docnum] = get(docnum, 0.0) + score
+def _smallest(keys: np.ndarray, docnums: np.ndarray, limit: int) -> np.ndarray:
+    """Indexes of the ``limit`` smallest (key, docnum) pairs, in that order."""
+    chosen = np.arange(len(keys))
+    if len(keys) > limit:
+        kth = np.partition(keys, limit - 1)[limit - 1]
+        chosen = np.flatnonzero(keys <= kth)
+    order = np.lexsort((docnums[chosen], keys[chosen]))[:limit]
+    return chosen[order]
+
+
+def _largest(keys: np.ndarray, docnums: np.ndarray, limit: int) -> np.ndarray:
+    """Indexes of the ``limit`` largest (key, docnum) pairs, largest first."""
+    chosen = np.arange(len(keys))
+    if len(keys) > limit:
+        kth = np.partition(keys, len(keys) - limit)[len(keys) - limit]
+        chosen = np.flatnonzero(keys >= kth)
+    order = np.lexsort((docnums[chosen], keys[chosen]))[::-1][:limit]
+    return chosen[order]
+
+
+def _pick(sort: str, keys: np.ndarray, docnums: np.ndarray, limit: int) -> np.ndarray:
+    """The page order: score down then docnum up; date up or down (docnum with it)."""
+    if sort == "relevance":
+        return _smallest(-keys, docnums, limit)
+    if sort == "-date":
+        return _largest(keys, docnums, limit)
+    return _smallest(keys, docnums, limit)
 
 
 @dataclass(slots=True)
@@ -476,13 +454,13 @@ class Matched:
     total: int
     # (global docnum, score or None), best first, at most `limit` of them.
     top: list[tuple[int, float | None]]
-    # Local docnum sets per segment, with each segment's offset (for facet counting).
-    per_segment: list[tuple[Any, int, set[int]]]
+    # Local docnums (sorted arrays) per segment, with each segment's offset (for facets).
+    per_segment: list[tuple[Any, int, np.ndarray]]
 
     def docnums(self) -> set[int]:
         found: set[int] = set()
         for _, offset, local in self.per_segment:
-            found.update(d + offset for d in local) if offset else found.update(local)
+            found.update((local + offset).tolist())
         return found
 
 
@@ -500,9 +478,9 @@ def run(
     ``memo`` (a dict the caller keeps for one request) shares the postings read between
     calls: "did you mean" re-runs the query with one word changed.
     """
-    per_segment: list[tuple[Any, int, set[int]]] = []
-    candidates: list[tuple[float, int]] = []
-    dated: list[tuple[Any, int]] = []
+    per_segment: list[tuple[Any, int, np.ndarray]] = []
+    keys: list[np.ndarray] = []
+    docnums: list[np.ndarray] = []
     total = 0
     for number, (reader, offset, arrays) in enumerate(cache.leaves(searcher)):
         seg = memo.get(number) if memo is not None else None
@@ -511,42 +489,28 @@ def run(
             if memo is not None:
                 memo[number] = seg
         found = seg.docs(q)
-        found = set(found) if not isinstance(found, set) else found
-        if filters is not None and found:
-            found &= seg.docs(filters)
-        if arrays.deleted and found:
-            found -= arrays.deleted
-        per_segment.append((reader, offset, found))
-        total += len(found)
-        if not found or not limit:
+        if filters is not None and found.any():
+            found = found & seg.docs(filters)
+        if arrays.has_deletions:
+            found = found & arrays.live
+        local = np.flatnonzero(found)
+        per_segment.append((reader, offset, local))
+        total += len(local)
+        if not len(local) or not limit:
             continue
         if sort == "relevance":
-            scores = seg.scores(q, found)
-            # nlargest is stable: among equal scores the lower docnum (sorted first) wins,
-            # as in Whoosh's collector.
-            best = heapq.nlargest(limit, sorted(scores), key=scores.__getitem__)
-            candidates.extend((scores[d], d + offset) for d in best)
+            segment_keys = seg.scores(q)[local]
         elif sort in ("date", "-date"):
-            keys = arrays.date_keys(reader)
-            if len(found) * 8 > arrays.size:
-                # Most of the segment (the empty query, a year): walk the date order.
-                order = arrays.date_order(reader)
-                walk = reversed(order) if sort == "-date" else iter(order)
-                best = list(islice((d for d in walk if d in found), limit))
-            else:
-                pick: Callable[..., list[int]] = (
-                    heapq.nlargest if sort == "-date" else heapq.nsmallest
-                )
-                best = pick(limit, found, key=lambda d, k=keys: (k[d], d))
-            dated.extend((keys[d], d + offset) for d in best)
+            segment_keys = arrays.date_keys(reader)[local]
         else:
-            dated.extend((0, d + offset) for d in sorted(found)[:limit])
-    top: list[tuple[int, float | None]]
-    if sort == "relevance":
-        ranked = heapq.nlargest(limit, candidates, key=lambda item: (item[0], -item[1]))
-        top = [(docnum, score) for score, docnum in ranked]
-    elif sort == "-date":
-        top = [(d, None) for _, d in heapq.nlargest(limit, dated)]
-    else:
-        top = [(d, None) for _, d in heapq.nsmallest(limit, dated)]
+            segment_keys = np.zeros(len(local), dtype=np.int64)
+        best = _pick(sort, segment_keys, local, limit)
+        keys.append(segment_keys[best])
+        docnums.append(local[best] + offset)
+    top: list[tuple[int, float | None]] = []
+    if keys:
+        all_keys, all_docnums = np.concatenate(keys), np.concatenate(docnums)
+        best = _pick(sort, all_keys, all_docnums, limit)
+        scores = all_keys[best].tolist() if sort == "relevance" else repeat(None)
+        top = list(zip(all_docnums[best].tolist(), scores, strict=False))
     return Matched(total, top, per_segment)
