@@ -18,6 +18,7 @@ import statistics
 import time
 from pathlib import Path
 
+from search.codec import GovCodec
 from tests.conftest import REPO
 
 OUT = REPO / "bench" / "out"
@@ -36,7 +37,7 @@ def build_index(directory: Path, messages: int, seed: int = 1) -> Path:
     ix = whoosh_index.create_in(str(directory), SCHEMA)
     seen: set[str] = set()
     started = time.perf_counter()
-    with ix.writer(limitmb=256) as writer:
+    with ix.writer(limitmb=256, codec=GovCodec()) as writer:
         for sample in generate(messages, seed):
             message = to_message(sample)
             if message.message_id in seen:

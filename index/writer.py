@@ -57,10 +57,9 @@ from index.catalog import (
 from index.document import Identity, author_text, to_document
 from index.identity import Aliases, Observation, identity_row, resolve
 from index.records import Message
-from search.codec import GovCodec
 from search.config import Settings
 from search.errors import IndexLocked
-from search.schema import SCHEMA
+from search.schema import SCHEMA, index_codec
 
 log = logging.getLogger(__name__)
 
@@ -508,9 +507,9 @@ class IndexWriterSession:
         procs = self.procs if self.procs is not None else bulk_procs(documents)
         if procs > 1:
             return self.ix.writer(
-                procs=procs, multisegment=True, limitmb=WRITER_MB, codec=GovCodec()
+                procs=procs, multisegment=True, limitmb=WRITER_MB, codec=index_codec()
             )
-        return self.ix.writer(limitmb=WRITER_MB, codec=GovCodec())
+        return self.ix.writer(limitmb=WRITER_MB, codec=index_codec())
 
     def _rewrite(
         self,

@@ -18,7 +18,8 @@ only the inside of a block differs::
 
 A term's ids across all its blocks are then one cumulative sum over the concatenated
 deltas (:func:`read_postings`). Vector postings (byte ids) keep whoosh3's format, and
-segments written by whoosh3 stay readable: each segment records the codec that wrote it.
+segments written by whoosh3 stay readable: each segment records the codec that wrote it,
+and :func:`term_postings` reads a term's postings as arrays from a segment of either.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
+from search.codec import GovCodec
+
 # Stem cache bound: the vocabulary of a large archive is a few hundred thousand words;
 # clearing a plain dict past this size costs less than an LFU's per-call bookkeeping.
 _STEM_CACHE_MAX = 200_000
@@ -235,3 +237,8 @@ def build_schema() -> fields.Schema:
 
 
 SCHEMA = build_schema()
+
+
+def index_codec() -> GovCodec:
+    """The codec new segments are written with: whoosh3 with flat-array posting blocks."""
+    return GovCodec()

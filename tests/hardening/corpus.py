@@ -18,6 +18,7 @@ from whoosh import index as whoosh_index
 
 from index.document import to_document
 from index.records import Author, CharsetReport, Message, Quote, SourceRef
+from search.codec import GovCodec
 from search.schema import SCHEMA
 
 LISTS = ("igc", "igf", "icann", "ietf", "w3c")
@@ -63,7 +64,7 @@ def build(directory: Path, messages: int = 400, words: int = 6000, seed: int = 8
     vocab = vocabulary(words, seed)
     directory.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(directory), SCHEMA)
-    with ix.writer() as writer:
+    with ix.writer(codec=GovCodec()) as writer:
         for i in range(messages):
             writer.add_document(**to_document(message(i, vocab, rng)))
     return directory

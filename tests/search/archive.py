@@ -16,6 +16,7 @@ from whoosh import index as windex
 
 from index.document import Identity, to_document
 from index.records import Author, CharsetReport, Message, Quote, SourceRef
+from search.codec import GovCodec
 from search.schema import SCHEMA
 
 # name, email, group
@@ -128,6 +129,6 @@ def identity(message: Message) -> Identity:
 def write_index(index_dir: Path, messages: list[Message]) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     ix = windex.create_in(str(index_dir), SCHEMA)
-    with ix.writer() as writer:
+    with ix.writer(codec=GovCodec()) as writer:
         for message in messages:
             writer.add_document(**to_document(message, identity(message)))

@@ -15,6 +15,7 @@ from whoosh import index as windex
 from index.document import Identity, to_document
 from index.records import Author, CharsetReport, Message, Quote, SourceRef
 from index.sample import SampleMessage, generate
+from search.codec import GovCodec
 from search.schema import SCHEMA
 
 GROUPS = (
@@ -68,7 +69,7 @@ def write_index(index_dir: Path, messages: list[Message], procs: int = 1) -> Non
     index_dir.mkdir(parents=True, exist_ok=True)
     ix = windex.create_in(str(index_dir), SCHEMA)
     options = {"procs": procs, "multisegment": True, "limitmb": 256} if procs > 1 else {}
-    writer = ix.writer(**options)
+    writer = ix.writer(codec=GovCodec(), **options)
     for message in messages:
         writer.add_document(**to_document(message, identity(message)))
     writer.commit()

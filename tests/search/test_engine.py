@@ -12,6 +12,7 @@ from whoosh import index as windex
 
 from index.document import to_document
 from index.records import Message
+from search.codec import GovCodec
 from search.config import Settings
 from search.engine import Engine
 from search.errors import IndexNotFound, QueryError
@@ -273,7 +274,7 @@ def test_refresh_sees_a_commit(fixture_index: Path, tmp_path: Path,
     assert engine.search(SearchRequest(query="marker07")).total == 1
     assert engine.refresh() is False
     ix = windex.open_dir(str(copy))
-    with ix.writer() as writer:
+    with ix.writer(codec=GovCodec()) as writer:
         writer.delete_by_term("message_id", "fixture07@govmail.test")
         message = messages[7]
         writer.add_document(**to_document(message, identity(message)))

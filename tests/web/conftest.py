@@ -19,6 +19,7 @@ from whoosh import index as whoosh_index
 
 from index.document import Identity, to_document
 from index.records import Author, CharsetReport, Message, Quote, SourceRef
+from search.codec import GovCodec
 from search.config import Settings
 from search.schema import SCHEMA
 from tests.conftest import DATA
@@ -66,7 +67,7 @@ def to_message(spec: dict[str, Any]) -> tuple[Message, Identity]:
 def build_index(directory: Path, specs: list[dict[str, Any]]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(directory), SCHEMA)
-    with ix.writer() as writer:
+    with ix.writer(codec=GovCodec()) as writer:
         for spec in specs:
             message, identity = to_message(spec)
             writer.add_document(**to_document(message, identity))

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from whoosh import index as whoosh_index
 
 from index.document import to_document
+from search.codec import GovCodec
 from search.config import Settings
 from tests.web.conftest import build_index, fixture_messages, to_message
 
@@ -350,7 +351,7 @@ def test_a_commit_shows_up_without_a_new_app(tmp_path: Path) -> None:
     engine = client.application.extensions["govmail"]
     assert hit_ids(soup_of(client, "/search?q=guidebook")) == []
     added = next(s for s in specs if s["id"] == "icann-1@icann.example")
-    with whoosh_index.open_dir(str(directory)).writer() as writer:
+    with whoosh_index.open_dir(str(directory)).writer(codec=GovCodec()) as writer:
         message, identity = to_message(added)
         writer.add_document(**to_document(message, identity))
     assert hit_ids(soup_of(client, "/search?q=guidebook")) == ["icann-1@icann.example"]
