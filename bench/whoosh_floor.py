@@ -28,10 +28,12 @@ Variants (``--variants``, comma-separated; default all):
 - ``no-positions-all``: every TEXT field without positions (no phrase search at all);
 - ``text-only``: only the five TEXT fields (as in SCHEMA), every other field dropped;
 - ``no-text``: the TEXT fields dropped, every ID/KEYWORD/DATETIME/STORED field kept;
+- ``codec``: ``real`` with govmail's postings format (``search.schema.index_codec()``,
+  search/codec.py) instead of whoosh3's;
 - ``patched``, ``patched-procs2``: ``real``/``real-procs2`` as govmail's writer runs them
-  (``index.writer`` imported, so its two Whoosh patches apply; FileStorage without mmap;
-  ``gc.freeze()`` around the writer, as ``IndexWriterSession`` does): the best figure
-  reachable with the real schema;
+  (``index.writer`` imported, so its two Whoosh patches apply; govmail's postings format;
+  FileStorage without mmap; ``gc.freeze()`` around the writer, as ``IndexWriterSession``
+  does): the best figure reachable with the real schema;
 - ``analyzer-only``: TEXT_ANALYZER run over every TEXT field's value with positions=True,
   tokens counted: the tokenising floor;
 - ``tokens``: per TEXT field, tokens a document (mean): where the postings come from.
@@ -67,7 +69,7 @@ TEXT_FIELDS_STORED = ("original", "quoted", "signature")
 STORED_DROPPED = ("headers",)
 INDEX_VARIANTS = (
     "real", "real-procs2", "no-positions-quoted", "no-quoted", "no-stored-text",
-    "no-positions-all", "text-only", "no-text", "patched", "patched-procs2",
+    "no-positions-all", "text-only", "no-text", "codec", "patched", "patched-procs2",
 )
 VARIANTS = (*INDEX_VARIANTS, "analyzer-only", "tokens")
 WRITER_MB = 160
@@ -168,7 +170,7 @@ def variant_schema(variant: str) -> tuple[Any, tuple[str, ...]]:
     from search.schema import SCHEMA
 
     base = variant.removesuffix("-procs2")
-    if base in ("real", "patched"):
+    if base in ("real", "codec", "patched"):
         return SCHEMA, ()
     if base == "no-positions-quoted":
         return _replace_fields(SCHEMA, _unpositioned, ("quoted",)), ()
@@ -233,10 +235,15 @@ def index_variant(variant: str, docs: list[Document], workdir: Path) -> Run:
         if patched:
             gc.freeze()
         cpu0, wall0 = _cpu(), time.perf_counter()
+        options: dict[str, Any] = {"limitmb": WRITER_MB}
+        if patched or variant == "codec":
+            from search.schema import index_codec
+
+            options["codec"] = index_codec()
         if procs > 1:
-            writer = ix.writer(procs=procs, multisegment=True, limitmb=WRITER_MB)
+            writer = ix.writer(procs=procs, multisegment=True, **options)
         else:
-            writer = ix.writer(limitmb=WRITER_MB)
+            writer = ix.writer(**options)
         for doc in docs:
             writer.add_document(**doc)
         live = _live_cpu([t.pid for t in getattr(writer, "tasks", ()) if t.pid])
