@@ -325,25 +325,48 @@ Postings = tuple[np.ndarray, np.ndarray | None]
 NO_POSTINGS: Postings = (np.zeros(0, dtype=np.int64), None)
 
 
-def term_postings(reader: Any, fieldname: str, btext: bytes) -> Postings:
+class _ViaReader:
+    """A term of a reader without a whoosh3 terms reader: read through reader.postings()."""
+
+    def __init__(self, frequency: int) -> None:
+        self.frequency = frequency
+
+    def doc_frequency(self) -> int:
+        return self.frequency
+
+
+def term_info(reader: Any, fieldname: str, btext: bytes) -> Any | None:
+    """The term's TermInfo in one segment (its doc frequency and where its postings are), or None.
+
+    One look-up in the segment's term index; :func:`read_term` then reads the postings
+    without a second one.
+    """
+    terms = getattr(reader, "_terms", None)
+    if terms is None:
+        frequency = reader.doc_frequency(fieldname, btext) if fieldname in reader.schema else 0
+        return _ViaReader(frequency) if frequency else None
+    try:
+        return terms.term_info(fieldname, btext)
+    except TermNotFound:
+        return None
+
+
+def read_term(reader: Any, fieldname: str, btext: bytes, info: Any) -> Postings:
     """(docnums, weights or None when all are 1.0) of one term in one segment, any codec.
 
     Deleted documents are included; the caller removes them from the final set.
     """
-    terms = getattr(reader, "_terms", None)
-    try:
-        if isinstance(getattr(terms, "_codec", None), GovCodec):
-            terminfo = terms.term_info(fieldname, btext)  # type: ignore[union-attr]
-            if not terminfo.is_inlined():
-                return read_postings(terms._postfile, *terminfo.extent())  # type: ignore[union-attr]
-        if terms is not None:
-            # Not reader.postings(): on a segment with deletions it wraps the matcher in a
-            # FilterMatcher, which reads the whole first block to find a live posting.
-            matcher = terms.matcher(fieldname, btext, reader.schema[fieldname].format)
-        else:
-            matcher = reader.postings(fieldname, btext)
-    except TermNotFound:
-        return NO_POSTINGS
+    if isinstance(info, _ViaReader):
+        matcher = reader.postings(fieldname, btext)
+    else:
+        terms = reader._terms
+        if isinstance(terms._codec, GovCodec) and not info.is_inlined():
+            return read_postings(terms._postfile, *info.extent())
+        # Not reader.postings(): on a segment with deletions it wraps the matcher in a
+        # FilterMatcher, which reads the whole first block to find a live posting.
+        matcher = terms._codec.postings_reader(
+            terms._postfile, info, reader.schema[fieldname].format, term=(fieldname, btext)
+        )
     if isinstance(matcher, wrappers.FilterMatcher):
         matcher = matcher.child
     ids: list[int] = []
@@ -354,7 +377,8 @@ def term_postings(reader: Any, fieldname: str, btext: bytes) -> Postings:
             deltas, block_weights = _block(matcher)
             ids.extend(accumulate(deltas))
             if block_weights is None or isinstance(block_weights, float):
-                weights.extend(repeat(block_weights or 1.0, len(deltas)))
+                same = 1.0 if block_weights is None else block_weights
+                weights.extend(repeat(same, len(deltas)))
             else:
                 weights.extend(block_weights)
             matcher._next_block()
@@ -364,3 +388,9 @@ def term_postings(reader: Any, fieldname: str, btext: bytes) -> Postings:
             weights.append(matcher.weight())
             matcher.next()
     return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+
+
+def term_postings(reader: Any, fieldname: str, btext: bytes) -> Postings:
+    """:func:`read_term` after :func:`term_info`; no postings for a term the segment lacks."""
+    info = term_info(reader, fieldname, btext)
+    return NO_POSTINGS if info is None else read_term(reader, fieldname, btext, info)

@@ -206,7 +206,7 @@ class Engine:
         self._searcher = self._index.searcher()
         self._lock = threading.RLock()
         self._facets = FacetCounter()
-        self._segments = matching.segment_cache()
+        self._segments = matching.match_cache()
 
     # ---- lifetime ------------------------------------------------------------
 
@@ -255,7 +255,7 @@ class Engine:
             if not parsed.text and sort == "relevance":
                 sort = "-date"  # every message scores the same; newest first reads best
             limit = request.page * request.page_size
-            memo: dict[int, Any] = {}
+            memo: dict[str, Any] = {}
             if matching.supported(parsed.query) and (
                 filters is None or matching.supported(filters)
             ):
@@ -263,16 +263,13 @@ class Engine:
                     searcher, self._segments, parsed.query, filters, sort, limit, memo
                 )
                 total, top = matched.total, matched.top
-                counted: Any = matched.per_segment
+                counted: Any = matched.matches
             else:
                 total, top, counted = self._collect(searcher, parsed, sort, limit, filters)
             hits = self._page(searcher, parsed, request, top)
             facets = {}
             if request.with_facets:
-                if isinstance(counted, set):
-                    counts = self._facets.count(searcher, counted)
-                else:
-                    counts = self._facets.count_segments(searcher, [d for _, _, d in counted])
+                counts = self._facets.count(searcher, counted)
                 facets = facet_values(counts, request.filters)
             suggestion = (
                 self._suggest(searcher, parsed, filters, memo)
@@ -351,7 +348,7 @@ class Engine:
         searcher: Any,
         parsed: ParsedQuery,
         filters: wq.Query | None,
-        memo: dict[int, Any] | None = None,
+        memo: dict[str, Any] | None = None,
     ) -> str | None:
         """Replace words the index has never seen by the nearest indexed word, if that finds mail.
 

@@ -3,8 +3,9 @@
 Whoosh's ``groupedby`` runs a Python categoriser per matching document per facet
 (p95 307 ms at 100k messages, performance-baseline.md §3). Instead each segment's
 facet fields are read once from the postings into arrays indexed by document number;
-counting a result set is then one ``bincount`` per facet. Segments are cached by
-id, so after a commit only the new segments are read.
+joined over the searcher's global document numbers, and counting a result set is one
+``bincount`` per facet. Segments are cached by id, so after a commit only the new
+segments are read, and only the join is redone.
 
 Multi-valued fields (list, quoted_author) keep a tuple of values per document, so a
 cross-posted message counts once under each list (STYLE.md §10's allow_overlap).
@@ -13,8 +14,10 @@ Documents without a value count in no bucket: there is no ``None`` bucket.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -82,10 +85,59 @@ def _read_segment(reader: Any) -> SegmentColumns:
     return SegmentColumns(values, single, multi, reader.doc_count())
 
 
+@dataclass(slots=True)
+class IndexColumns:
+    """The segments' columns joined over a searcher's global docnums, one value table a facet."""
+
+    values: dict[str, list[str]]
+    single: dict[str, np.ndarray]
+    multi: dict[str, tuple[np.ndarray, np.ndarray]]
+    live: int = 0
+    whole: dict[str, Counter[int]] = dataclass_field(default_factory=dict)
+
+
+def _join(segments: list[tuple[SegmentColumns, int, int]]) -> IndexColumns:
+    """One array per facet over the whole index: a result set is then counted with one
+    bincount a facet, not one a facet and segment (~200 segments at 1M messages)."""
+    values: dict[str, list[str]] = {}
+    single: dict[str, np.ndarray] = {}
+    multi: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name in COLUMNS:
+        table: dict[str, int] = {}
+        remaps = [
+            np.array([table.setdefault(v, len(table)) for v in columns.values[name]], np.int32)
+            for columns, _, _ in segments
+        ]
+        values[name] = list(table)
+        if name in MULTI_VALUED:
+            offsets = [np.zeros(1, dtype=np.int64)]
+            ids = []
+            base = 0
+            for (columns, _, _), remap in zip(segments, remaps, strict=True):
+                local_offsets, local_ids = columns.multi[name]
+                offsets.append(local_offsets[1:] + base)
+                ids.append(remap[local_ids])
+                base += len(local_ids)
+            multi[name] = (
+                np.concatenate(offsets),
+                np.concatenate(ids) if ids else np.zeros(0, np.int32),
+            )
+        else:
+            parts = []
+            for (columns, _, _), remap in zip(segments, remaps, strict=True):
+                local = columns.single[name]
+                mapped = np.full(len(local), -1, dtype=np.int32)
+                present = local >= 0
+                mapped[present] = remap[local[present]]
+                parts.append(mapped)
+            single[name] = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+    return IndexColumns(values, single, multi, sum(c.live for c, _, _ in segments))
+
+
 def _as_docnums(docnums: Iterable[int]) -> np.ndarray:
     if isinstance(docnums, np.ndarray):
         return docnums
-    return np.sort(np.fromiter(docnums, dtype=np.int64))
+    return np.fromiter(docnums, dtype=np.int64)
 
 
 class FacetCounter:
@@ -93,64 +145,46 @@ class FacetCounter:
 
     def __init__(self) -> None:
         self._segments: SegmentCache[SegmentColumns] = SegmentCache(_read_segment)
+        self._lock = threading.Lock()
+        # A searcher sees fixed segments: their columns are joined once, and dropped with it.
+        self._joined: weakref.WeakKeyDictionary[Any, IndexColumns] = weakref.WeakKeyDictionary()
 
-    def _leaves(self, searcher: Any) -> list[tuple[SegmentColumns, int, int]]:
-        """(columns, offset, size) for each segment of the searcher's reader."""
-        return [
-            (columns, offset, reader.doc_count_all())
-            for reader, offset, columns in self._segments.leaves(searcher)
-        ]
+    def _columns(self, searcher: Any) -> IndexColumns:
+        with self._lock:
+            found = self._joined.get(searcher)
+        if found is None:
+            segments = [
+                (columns, offset, reader.doc_count_all())
+                for reader, offset, columns in self._segments.leaves(searcher)
+            ]
+            found = _join(segments)
+            with self._lock:
+                self._joined[searcher] = found
+        return found
 
     def count(
         self, searcher: Any, docnums: Iterable[int], names: tuple[str, ...] = FACET_NAMES
     ) -> dict[str, Counter[str]]:
-        """Counts over global document numbers."""
-        leaves = self._leaves(searcher)
-        ordered = np.sort(_as_docnums(docnums))
-        bounds = np.searchsorted(ordered, [offset for _, offset, _ in leaves] + [np.inf])
-        per_leaf = [
-            ordered[bounds[n] : bounds[n + 1]] - offset for n, (_, offset, _) in enumerate(leaves)
-        ]
-        return self._count(leaves, per_leaf, names)
-
-    def count_segments(
-        self,
-        searcher: Any,
-        per_segment: Sequence[Iterable[int]],
-        names: tuple[str, ...] = FACET_NAMES,
-    ) -> dict[str, Counter[str]]:
-        """Counts over segment-local document numbers, one collection per leaf reader."""
-        leaves = self._leaves(searcher)
-        if len(per_segment) != len(leaves):
-            raise ValueError(f"{len(per_segment)} docnum sets for {len(leaves)} segments")
-        return self._count(leaves, [_as_docnums(local) for local in per_segment], names)
-
-    @staticmethod
-    def _count(
-        leaves: list[tuple[SegmentColumns, int, int]],
-        per_leaf: Sequence[np.ndarray],
-        names: tuple[str, ...],
-    ) -> dict[str, Counter[str]]:
-        totals: dict[str, Counter[str]] = {name: Counter() for name in names}
-        for (columns, _, _), local in zip(leaves, per_leaf, strict=True):
-            if not len(local):
-                continue
-            # Callers pass live documents only, so as many as the segment's live count
-            # are all of them.
-            every = len(local) == columns.live
-            for name in names:
-                table = columns.values[name]
-                ids = columns.whole.get(name) if every else None
-                if ids is None:
-                    ids = _value_ids(columns, name, local)
-                    if every:
-                        columns.whole[name] = ids
-                for value_id, n in ids.items():
-                    totals[name][table[value_id]] += n
+        """Counts over global document numbers (live documents only)."""
+        columns = self._columns(searcher)
+        chosen = _as_docnums(docnums)
+        # Callers pass live documents only, so as many as the live count are all of them.
+        every = len(chosen) == columns.live
+        totals: dict[str, Counter[str]] = {}
+        for name in names:
+            ids = columns.whole.get(name) if every else None
+            if ids is None:
+                ids = _value_ids(columns, name, chosen) if len(chosen) else Counter()
+                if every:
+                    columns.whole[name] = ids
+            table = columns.values[name]
+            totals[name] = Counter({table[value_id]: n for value_id, n in ids.items()})
         return totals
 
 
-def _value_ids(columns: SegmentColumns, name: str, local: np.ndarray) -> Counter[int]:
+def _value_ids(
+    columns: SegmentColumns | IndexColumns, name: str, local: np.ndarray
+) -> Counter[int]:
     if name in MULTI_VALUED:
         offsets, value_ids = columns.multi[name]
         starts = offsets[local]

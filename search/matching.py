@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import bisect
 import pickle
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from itertools import accumulate, repeat
 from typing import Any
 
@@ -42,9 +44,9 @@ from whoosh.query.spans import Span, bisect_spans
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 
-from search.codec import NO_POSTINGS, Postings, term_postings
+from search.codec import NO_POSTINGS, Postings, read_term, term_info
 from search.schema import SCHEMA
-from search.segments import SegmentCache
+from search.segments import SegmentCache, segment_key
 
 # A tree deeper than this is not a typed query; Whoosh handles it (and recursion is safe).
 _MAX_DEPTH = 32
@@ -78,53 +80,27 @@ def supported(q: wq.Query, depth: int = 0) -> bool:
 
 @dataclass(slots=True)
 class SegmentArrays:
-    """What scoring and sorting read per document of one segment, loaded once."""
+    """What matching keeps of one segment: its size and which documents are live."""
 
     size: int
-    # True for each live document.
     live: np.ndarray
     has_deletions: bool
-    lengths: dict[str, np.ndarray] = field(default_factory=dict)
-    dates: np.ndarray | None = None
-
-    def field_lengths(self, reader: Any, name: str) -> np.ndarray:
-        found = self.lengths.get(name)
-        if found is None:
-            column = _length_column(reader, name, self.size)
-            if column is None:
-                # A length is one byte; byte_to_length is what Whoosh's scorer reads.
-                column = [reader.doc_field_length(d, name, 1) or 0 for d in range(self.size)]
-            found = self.lengths[name] = np.array(column, dtype=np.float64)
-        return found
-
-    def date_keys(self, reader: Any) -> np.ndarray:
-        """Each document's sort key in the date column, as Whoosh's sorting reads it."""
-        if self.dates is None:
-            column = reader.column_reader("date", translate=False)
-            keys = _numeric_column(column, self.size)
-            if keys is None:
-                keys = np.array([column.sort_key(n) for n in range(self.size)], dtype=np.uint64)
-            self.dates = keys
-        return self.dates
 
 
-def _numeric_column(column: Any, size: int) -> np.ndarray | None:
-    """A NumericColumn's values in one read: stored big-endian, the default past the end."""
-    if not isinstance(column, NumericColumn.Reader) or column._reverse:
-        return None
-    count = min(column._count, size)
-    dtype = np.dtype(">" + column._typecode)
-    data = column._dbfile.get(column._basepos, count * dtype.itemsize)
-    keys = np.full(size, column._default, dtype=dtype.newbyteorder("="))
-    keys[:count] = np.frombuffer(data, dtype=dtype)
-    return keys
+def _segment_arrays(reader: Any) -> SegmentArrays:
+    size = reader.doc_count_all()
+    live = np.ones(size, dtype=bool)
+    deleted = reader.has_deletions()
+    if deleted:
+        live[np.fromiter(reader.deleted_docs_set, dtype=np.int64)] = False
+    return SegmentArrays(size, live, deleted)
 
 
 # byte -> field length, as W3PerDocReader.doc_field_length decodes it (0 for a zero byte).
-_BYTE_LENGTHS = [0] + [byte_to_length(b) for b in range(1, 256)]
+_BYTE_LENGTHS = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
 
 
-def _length_column(reader: Any, name: str, size: int) -> list[int] | None:
+def _length_column(reader: Any, name: str, size: int) -> np.ndarray | None:
     """A segment's field lengths from one read of its length column, or None to go per document.
 
     Per document, Whoosh's path is five calls and one file read each: 15 of the 65 s of
@@ -138,10 +114,35 @@ def _length_column(reader: Any, name: str, size: int) -> list[int] | None:
     if not isinstance(column, NumericColumn.Reader) or column._typecode != "B":
         return None
     count = min(column._count, size)
-    data = column._dbfile.get(column._basepos, count)
-    found = [_BYTE_LENGTHS[b] for b in data]
-    found.extend([0] * (size - count))
+    found = np.zeros(size, dtype=np.float64)
+    found[:count] = _BYTE_LENGTHS[
+        np.frombuffer(column._dbfile.get(column._basepos, count), np.uint8)
+    ]
     return found
+
+
+def _field_lengths(reader: Any, name: str, size: int) -> np.ndarray:
+    found = _length_column(reader, name, size)
+    if found is None:
+        # A length is one byte; byte_to_length is what Whoosh's scorer reads.
+        lengths = [reader.doc_field_length(d, name, 1) or 0 for d in range(size)]
+        found = np.array(lengths, dtype=np.float64)
+    return found
+
+
+def _date_keys(reader: Any, size: int) -> np.ndarray:
+    """Each document's sort key in the date column, as Whoosh's sorting reads it."""
+    column = reader.column_reader("date", translate=False)
+    if isinstance(column, NumericColumn.Reader) and not column._reverse:
+        # Stored big-endian, the default past the last document written.
+        count = min(column._count, size)
+        dtype = np.dtype(">" + column._typecode)
+        keys = np.full(size, column._default, dtype=dtype.newbyteorder("="))
+        keys[:count] = np.frombuffer(
+            column._dbfile.get(column._basepos, count * dtype.itemsize), dtype
+        )
+        return keys
+    return np.array([column.sort_key(n) for n in range(size)], dtype=np.uint64)
 
 
 def avg_field_length(searcher: Any, name: str) -> float:
@@ -157,18 +158,77 @@ def avg_field_length(searcher: Any, name: str) -> float:
     return found
 
 
-def segment_cache() -> SegmentCache[SegmentArrays]:
-    """The engine's cache of SegmentArrays, one per segment."""
-    return SegmentCache(_segment_arrays)
+class MatchCache:
+    """Per-segment arrays, and their concatenation over a searcher's segments.
+
+    Matching works in the searcher's global docnums, so that a query costs a few array
+    operations over the whole index instead of the same operations once per segment (a
+    1M-message index has ~200 segments). The concatenations are rebuilt when the set of
+    segments changes: reading a length or date column is one read a segment.
+    """
+
+    def __init__(self) -> None:
+        self._segments: SegmentCache[SegmentArrays] = SegmentCache(_segment_arrays)
+        self._lock = threading.Lock()
+        self._key: tuple[str, ...] | None = None
+        self._joined: dict[Any, np.ndarray] = {}
+        # A searcher sees fixed segments: its view is built once (200 segment keys a query
+        # otherwise) and dropped with it.
+        self._views: weakref.WeakKeyDictionary[Any, IndexView] = weakref.WeakKeyDictionary()
+
+    def view(self, searcher: Any) -> IndexView:
+        with self._lock:
+            found = self._views.get(searcher)
+        if found is not None:
+            return found
+        leaves = self._segments.leaves(searcher)
+        key = tuple(segment_key(reader) for reader, _, _ in leaves)
+        with self._lock:
+            if key != self._key:
+                self._key, self._joined = key, {}
+            found = self._views[searcher] = IndexView(leaves, self._joined)
+        return found
 
 
-def _segment_arrays(reader: Any) -> SegmentArrays:
-    size = reader.doc_count_all()
-    live = np.ones(size, dtype=bool)
-    deleted = reader.has_deletions()
-    if deleted:
-        live[np.fromiter(reader.deleted_docs_set, dtype=np.int64)] = False
-    return SegmentArrays(size, live, deleted)
+def match_cache() -> MatchCache:
+    """The engine's cache of matching's arrays."""
+    return MatchCache()
+
+
+class IndexView:
+    """A searcher's segments seen as one array of documents (global docnums)."""
+
+    def __init__(self, leaves: list[tuple[Any, int, SegmentArrays]], joined: dict) -> None:
+        self.leaves = leaves
+        self.offsets = np.array([offset for _, offset, _ in leaves], dtype=np.int64)
+        self.size = leaves[-1][1] + leaves[-1][2].size if leaves else 0
+        self.has_deletions = any(arrays.has_deletions for _, _, arrays in leaves)
+        self._joined = joined
+
+    def _join(self, key: Any, part: Callable[[Any, SegmentArrays], np.ndarray]) -> np.ndarray:
+        found = self._joined.get(key)
+        if found is None:
+            parts = [part(reader, arrays) for reader, _, arrays in self.leaves]
+            found = np.concatenate(parts) if parts else np.zeros(0)
+            self._joined[key] = found
+        return found
+
+    def live(self) -> np.ndarray:
+        return self._join("live", lambda _reader, arrays: arrays.live)
+
+    def field_lengths(self, name: str) -> np.ndarray:
+        return self._join(("lengths", name), lambda r, a: _field_lengths(r, name, a.size))
+
+    def date_keys(self) -> np.ndarray:
+        return self._join("date", lambda r, a: _date_keys(r, a.size))
+
+    def split(self, docnums: np.ndarray) -> list[tuple[Any, int, np.ndarray]]:
+        """Sorted global docnums as (reader, offset, local docnums) per segment."""
+        bounds = np.searchsorted(docnums, np.append(self.offsets, self.size))
+        return [
+            (reader, offset, docnums[bounds[n] : bounds[n + 1]] - offset)
+            for n, (reader, offset, _) in enumerate(self.leaves)
+        ]
 
 
 def _positions(
@@ -248,34 +308,83 @@ def _near(positions: list[list[int]], slop: int) -> bool:
     return bool(aspans)
 
 
-class _Segment:
-    """One segment's evaluation of one query, as arrays over the segment's docnums.
+class _Frequencies:
+    """What Whoosh's Weighting.idf asks of a searcher, answered from the term infos read."""
+
+    def __init__(self, searcher: Any, frequency: int) -> None:
+        self._searcher = searcher
+        self._frequency = frequency
+
+    def get_parent(self) -> _Frequencies:
+        return self
+
+    def doc_frequency(self, _fieldname: str, _text: str) -> int:
+        return self._frequency
+
+    def doc_count_all(self) -> int:
+        return self._searcher.get_parent().doc_count_all()
+
+
+class _Evaluation:
+    """One query over the whole index, as arrays over global docnums.
 
     ``docs`` gives a boolean mask of the matching documents (deleted ones not yet
-    removed); ``scores`` gives Whoosh's score of every document the node matches and 0.0
-    elsewhere, so an Or adds up its children the way Whoosh's union matcher does.
+    removed); ``scores`` gives, for sorted wanted docnums, Whoosh's score of each one the
+    node matches and 0.0 for the others, so an Or adds up its children the way Whoosh's
+    union matcher does.
     """
 
-    def __init__(self, searcher: Any, reader: Any, arrays: SegmentArrays) -> None:
+    def __init__(self, searcher: Any, view: IndexView) -> None:
         self.searcher = searcher
-        self.reader = reader
-        self.arrays = arrays
-        self.size = arrays.size
+        self.view = view
+        self.size = view.size
         self.schema = searcher.schema
+        self._infos: dict[tuple[str, str], list[Any]] = {}
         self._terms: dict[tuple[str, str], Postings] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
-        self._term_scores: dict[tuple[str, str], np.ndarray] = {}
         self._phrases: dict[tuple[str, tuple[str, ...], int], np.ndarray] = {}
+        # id(node) -> (node, mask): a compound's mask is asked for again when scoring.
+        self._docs: dict[int, tuple[wq.Query, np.ndarray]] = {}
+
+    # ---- terms ------------------------------------------------------------------------
+
+    def infos(self, q: wq.Term) -> list[Any]:
+        """The term's TermInfo in each segment (None where it is absent): one look-up each."""
+        key = (q.fieldname, q.text)
+        found = self._infos.get(key)
+        if found is None:
+            if q.fieldname not in self.schema:
+                found = [None] * len(self.view.leaves)
+            else:
+                btext = self.schema[q.fieldname].to_bytes(q.text)
+                found = [term_info(r, q.fieldname, btext) for r, _, _ in self.view.leaves]
+            self._infos[key] = found
+        return found
+
+    def doc_frequency(self, q: wq.Term) -> int:
+        return sum(info.doc_frequency() for info in self.infos(q) if info is not None)
 
     def postings(self, q: wq.Term) -> Postings:
         key = (q.fieldname, q.text)
         found = self._terms.get(key)
         if found is None:
-            if q.fieldname not in self.schema:
+            ids: list[np.ndarray] = []
+            weights: list[np.ndarray | None] = []
+            btext = self.schema[q.fieldname].to_bytes(q.text) if q.fieldname in self.schema else b""
+            for (reader, offset, _), info in zip(self.view.leaves, self.infos(q), strict=True):
+                if info is not None:
+                    local, weight = read_term(reader, q.fieldname, btext, info)
+                    ids.append(local + offset if offset else local)
+                    weights.append(weight)
+            if not ids:
                 found = NO_POSTINGS
+            elif all(w is None for w in weights):
+                found = (np.concatenate(ids), None)
             else:
-                btext = self.schema[q.fieldname].to_bytes(q.text)
-                found = term_postings(self.reader, q.fieldname, btext)
+                filled = [
+                    np.ones(len(i)) if w is None else w for i, w in zip(ids, weights, strict=True)
+                ]
+                found = (np.concatenate(ids), np.concatenate(filled))
             self._terms[key] = found
         return found
 
@@ -294,42 +403,74 @@ class _Segment:
         found = self._phrases.get(key)
         if found is not None:
             return found
-        candidates = self.arrays.live.copy()
-        for word in q.words:
+        candidates = self.view.live().copy()
+        for word in sorted(q.words, key=lambda w: self.doc_frequency(wq.Term(q.fieldname, w))):
             candidates &= self.term_docs(wq.Term(q.fieldname, word))
+            if not candidates.any():
+                break
         if len(q.words) == 1 or not candidates.any():
             found = candidates
         else:
-            wanted = np.flatnonzero(candidates).tolist()
             fieldobj = self.schema[q.fieldname]
             words = list(dict.fromkeys(q.words))
-            by_word = {
-                w: _positions(self.reader, q.fieldname, fieldobj.to_bytes(w), wanted) for w in words
-            }
+            matched: list[int] = []
+            for reader, offset, local in self.view.split(np.flatnonzero(candidates)):
+                if not len(local):
+                    continue
+                wanted = local.tolist()
+                by_word = {
+                    w: _positions(reader, q.fieldname, fieldobj.to_bytes(w), wanted) for w in words
+                }
+                matched.extend(
+                    d + offset for d in wanted if _near([by_word[w][d] for w in q.words], q.slop)
+                )
             found = np.zeros(self.size, dtype=bool)
-            found[[d for d in wanted if _near([by_word[w][d] for w in q.words], q.slop)]] = True
+            found[matched] = True
         self._phrases[key] = found
         return found
 
-    def every(self) -> np.ndarray:
-        return np.ones(self.size, dtype=bool)
+    # ---- matching ---------------------------------------------------------------------
+
+    def _estimate(self, q: wq.Query) -> int:
+        """An upper bound of the matches from document frequencies, no postings read."""
+        kind = type(q)
+        if kind is wq.Term:
+            return self.doc_frequency(q)
+        if kind is wq.Phrase:
+            return min(self.doc_frequency(wq.Term(q.fieldname, w)) for w in q.words)
+        if kind is wq.And:
+            return min((self._estimate(c) for c in q.children()), default=self.size)
+        if kind is wq.Or:
+            return sum(self._estimate(c) for c in q.children())
+        if kind in (wq.AndNot, wq.AndMaybe):
+            return self._estimate(q.a)
+        return self.size
 
     def docs(self, q: wq.Query) -> np.ndarray:
-        """A mask of the local docnums matching q (deleted ones not yet removed). Read-only."""
+        """A mask of the global docnums matching q (deleted ones not yet removed). Read-only."""
         kind = type(q)
         if kind is wq.Term:
             return self.term_docs(q)
-        if kind is wq.Every:
-            return self.every()
         if kind is wq.Phrase:
             return self.phrase_docs(q)
+        known = self._docs.get(id(q))
+        if known is not None and known[0] is q:
+            return known[1]
+        found = self._compound_docs(q)
+        self._docs[id(q)] = (q, found)
+        return found
+
+    def _compound_docs(self, q: wq.Query) -> np.ndarray:
+        kind = type(q)
+        if kind is wq.Every:
+            return np.ones(self.size, dtype=bool)
         if kind is wq.And:
             positive = [c for c in q.children() if type(c) is not wq.Not]
             negative = [c.query for c in q.children() if type(c) is wq.Not]
-            # Smallest first (document frequencies, no postings read), and stop at an
-            # empty set: a misspelled word then costs no other word's postings.
-            positive.sort(key=lambda c: c.estimate_size(self.reader))
-            found = self.docs(positive[0]) if positive else self.every()
+            # Smallest first, and stop at an empty set: a misspelled word then costs no
+            # other word's postings.
+            positive.sort(key=self._estimate)
+            found = self.docs(positive[0]) if positive else np.ones(self.size, dtype=bool)
             for other in positive[1:]:
                 if not found.any():
                     return found
@@ -352,69 +493,78 @@ class _Segment:
             return ~self.docs(q.query)
         raise TypeError(kind)
 
-    def scores(self, q: wq.Query) -> np.ndarray:
-        """Whoosh's score of each document q matches, 0.0 for the others. Read-only."""
+    # ---- scoring ----------------------------------------------------------------------
+
+    def scores(self, q: wq.Query, wanted: np.ndarray) -> np.ndarray:
+        """Whoosh's score of q for each wanted docnum (sorted), 0.0 where q does not match."""
         kind = type(q)
         if kind is wq.Term:
-            found = self.term_scores(q)
+            found = self.term_scores(q, wanted)
         elif kind is wq.Every:
-            found = np.ones(self.size)
+            found = np.ones(len(wanted))
         elif kind is wq.Phrase:
             # Whoosh scores a phrase as the And of its words in that field (SpanNear2).
-            found = self._sum(wq.Term(q.fieldname, word) for word in q.words)
-            found = np.where(self.phrase_docs(q), found, 0.0)
+            found = self._sum((wq.Term(q.fieldname, word) for word in q.words), wanted)
+            found = np.where(self.phrase_docs(q)[wanted], found, 0.0)
         elif kind is wq.And:
             # A Not inside an And is Whoosh's InverseMatcher, which scores 1.0.
-            found = np.where(self.docs(q), self._sum(q.children()), 0.0)
+            found = np.where(self.docs(q)[wanted], self._sum(q.children(), wanted), 0.0)
         elif kind is wq.Or:
-            found = self._sum(q.children())
+            found = self._sum(q.children(), wanted)
         elif kind is wq.AndNot:
-            found = np.where(self.docs(q), self.scores(q.a), 0.0)
+            found = np.where(self.docs(q)[wanted], self.scores(q.a, wanted), 0.0)
         elif kind is wq.AndMaybe:
-            found = np.where(self.docs(q.a), self.scores(q.a) + self.scores(q.b), 0.0)
+            both = self.scores(q.a, wanted) + self.scores(q.b, wanted)
+            found = np.where(self.docs(q.a)[wanted], both, 0.0)
         elif kind is wq.Not:
-            found = self.docs(q).astype(np.float64)
+            found = self.docs(q)[wanted].astype(np.float64)
         else:
             raise TypeError(kind)
         if q.boost != 1.0 and kind is not wq.Not:  # Not.matcher ignores its boost
             found = found * q.boost
         return found
 
-    def _sum(self, children: Iterable[wq.Query]) -> np.ndarray:
+    def _sum(self, children: Iterable[wq.Query], wanted: np.ndarray) -> np.ndarray:
         # Child by child, left to right: the order in which Whoosh adds the scores.
-        total = np.zeros(self.size)
+        total = np.zeros(len(wanted))
         for child in children:
-            total += self.scores(child)
+            total += self.scores(child, wanted)
         return total
 
-    def term_scores(self, q: wq.Term) -> np.ndarray:
-        key = (q.fieldname, q.text)
-        found = self._term_scores.get(key)
-        if found is None:
-            found = self._term_scores[key] = self._score_term(q)
-        return found
-
-    def _score_term(self, q: wq.Term) -> np.ndarray:
+    def term_scores(self, q: wq.Term, wanted: np.ndarray) -> np.ndarray:
         ids, weights = self.postings(q)
-        found = np.zeros(self.size)
+        found = np.zeros(len(wanted))
         if not len(ids):
             return found
-        if weights is None:
-            weights = np.ones(len(ids))
+        # Where each wanted docnum is (or would be) in the sorted posting list.
+        at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        hit = ids[at] == wanted
+        at, docnums = at[hit], wanted[hit]
+        weight = np.ones(len(at)) if weights is None else weights[at]
         name = q.fieldname
         weighting = self.searcher.weighting
         if not self.schema[name].scorable or not isinstance(weighting, BM25F):
             # WeightScorer (what Whoosh uses for unscorable fields): the weight itself.
-            found[ids] = weights
+            found[hit] = weight
             return found
         b = weighting._field_B.get(name, weighting.B)
         k1 = weighting.K1
-        idf = self.searcher.idf(name, q.text)
+        idf = self._idf(q)
         avgfl = avg_field_length(self.searcher, name)
-        lengths = self.arrays.field_lengths(self.reader, name)[ids]
+        lengths = self.view.field_lengths(name)[docnums]
         # whoosh.scoring.bm25 over the whole list, operation for operation as Whoosh
         # computes each score, so each is the same double.
-        found[ids] = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+        found[hit] = idf * ((weight * (k1 + 1)) / (weight + k1 * ((1 - b) + b * lengths / avgfl)))
+        return found
+
+    def _idf(self, q: wq.Term) -> float:
+        """searcher.idf(), without its look-up of the term in every segment again."""
+        cache = self.searcher._idf_cache
+        term = (q.fieldname, q.text)
+        found = cache.get(term)
+        if found is None:
+            frequencies = _Frequencies(self.searcher, self.doc_frequency(q))
+            found = cache[term] = self.searcher.weighting.idf(frequencies, *term)
         return found
 
 
@@ -454,63 +604,48 @@ class Matched:
     total: int
     # (global docnum, score or None), best first, at most `limit` of them.
     top: list[tuple[int, float | None]]
-    # Local docnums (sorted arrays) per segment, with each segment's offset (for facets).
-    per_segment: list[tuple[Any, int, np.ndarray]]
+    # Every match, sorted global docnums (for facet counting).
+    matches: np.ndarray
 
     def docnums(self) -> set[int]:
-        found: set[int] = set()
-        for _, offset, local in self.per_segment:
-            found.update((local + offset).tolist())
-        return found
+        return set(self.matches.tolist())
 
 
 def run(
     searcher: Any,
-    cache: SegmentCache[SegmentArrays],
+    cache: MatchCache,
     q: wq.Query,
     filters: wq.Query | None,
     sort: str,
     limit: int,
-    memo: dict[int, Any] | None = None,
+    memo: dict[str, Any] | None = None,
 ) -> Matched:
-    """Match q (and the filters) in every segment; the top `limit` by score or by date.
+    """Match q (and the filters); the top `limit` by score or by date.
 
     ``memo`` (a dict the caller keeps for one request) shares the postings read between
     calls: "did you mean" re-runs the query with one word changed.
     """
-    per_segment: list[tuple[Any, int, np.ndarray]] = []
-    keys: list[np.ndarray] = []
-    docnums: list[np.ndarray] = []
-    total = 0
-    for number, (reader, offset, arrays) in enumerate(cache.leaves(searcher)):
-        seg = memo.get(number) if memo is not None else None
-        if seg is None or seg.reader is not reader:
-            seg = _Segment(searcher, reader, arrays)
-            if memo is not None:
-                memo[number] = seg
-        found = seg.docs(q)
-        if filters is not None and found.any():
-            found = found & seg.docs(filters)
-        if arrays.has_deletions:
-            found = found & arrays.live
-        local = np.flatnonzero(found)
-        per_segment.append((reader, offset, local))
-        total += len(local)
-        if not len(local) or not limit:
-            continue
-        if sort == "relevance":
-            segment_keys = seg.scores(q)[local]
-        elif sort in ("date", "-date"):
-            segment_keys = arrays.date_keys(reader)[local]
-        else:
-            segment_keys = np.zeros(len(local), dtype=np.int64)
-        best = _pick(sort, segment_keys, local, limit)
-        keys.append(segment_keys[best])
-        docnums.append(local[best] + offset)
+    view = cache.view(searcher)
+    evaluation = memo.get("evaluation") if memo is not None else None
+    if evaluation is None or evaluation.searcher is not searcher:
+        evaluation = _Evaluation(searcher, view)
+        if memo is not None:
+            memo["evaluation"] = evaluation
+    found = evaluation.docs(q)
+    if filters is not None and found.any():
+        found = found & evaluation.docs(filters)
+    if view.has_deletions:
+        found = found & view.live()
+    matches = np.flatnonzero(found)
     top: list[tuple[int, float | None]] = []
-    if keys:
-        all_keys, all_docnums = np.concatenate(keys), np.concatenate(docnums)
-        best = _pick(sort, all_keys, all_docnums, limit)
-        scores = all_keys[best].tolist() if sort == "relevance" else repeat(None)
-        top = list(zip(all_docnums[best].tolist(), scores, strict=False))
-    return Matched(total, top, per_segment)
+    if len(matches) and limit:
+        if sort == "relevance":
+            keys = evaluation.scores(q, matches)
+        elif sort in ("date", "-date"):
+            keys = view.date_keys()[matches]
+        else:
+            keys = np.zeros(len(matches), dtype=np.int64)
+        best = _pick(sort, keys, matches, limit)
+        scores = keys[best].tolist() if sort == "relevance" else repeat(None)
+        top = list(zip(matches[best].tolist(), scores, strict=False))
+    return Matched(len(matches), top, matches)

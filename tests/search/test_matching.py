@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from whoosh import index as windex
+from whoosh import query as wq
 
 from index.document import to_document
 from index.records import Message
@@ -55,8 +56,11 @@ def built(
 
 
 def words_of(text: str) -> list[str]:
-    return [w for w in text.split() if w.isalpha() and len(w) > 3 and len(
-        [t for t in TEXT_ANALYZER(w)]) == 1]
+    return [
+        w
+        for w in text.split()
+        if w.isalpha() and len(w) > 3 and len([t for t in TEXT_ANALYZER(w)]) == 1
+    ]
 
 
 def queries(messages: list[Message]) -> list[str]:
@@ -83,7 +87,7 @@ def both(engine: Engine, text: str, sort: str, filters: Any = None) -> tuple[Any
         sort = "-date"
     searcher = engine._searcher
     total, top, docs = engine._collect(searcher, parsed, sort, 20, filters)
-    fast = matching.run(searcher, matching.segment_cache(), parsed.query, filters, sort, 20)
+    fast = matching.run(searcher, matching.match_cache(), parsed.query, filters, sort, 20)
     whoosh = (total, docs, [d for d, _ in top], [s for _, s in top])
     ours = (fast.total, fast.docnums(), [d for d, _ in fast.top], [s for _, s in fast.top])
     return whoosh, ours
@@ -122,14 +126,16 @@ def test_filters_and_deletions(built: tuple[list[Message], Engine]) -> None:
         whoosh, ours = both(engine, text, "relevance", filters)
         assert ours[:3] == whoosh[:3], text
     everything = matching.run(
-        engine._searcher, matching.segment_cache(), parse("").query, None, "-date", 0
+        engine._searcher, matching.match_cache(), parse("").query, None, "-date", 0
     )
     assert everything.total == ARCHIVE - 2 * DELETED
     stored = {engine._searcher.stored_fields(d)["message_id"] for d in everything.docnums()}
     assert stored & deleted == set()
 
 
-def test_postings_read_as_arrays_equal_what_whooshs_matcher_reads(built: tuple[list[Message], Engine]) -> None:
+def test_postings_read_as_arrays_equal_what_whooshs_matcher_reads(
+    built: tuple[list[Message], Engine],
+) -> None:
     _, engine = built
     checked = 0
     for reader, _ in engine._searcher.reader().leaf_readers():
@@ -178,9 +184,9 @@ def test_engine_pages_match_whoosh_pages(built: tuple[list[Message], Engine]) ->
     assert [h.message_id for h in first.hits + second.hits] == ids
 
 
-
 def test_highlighting_analysis_takes_the_fused_loop_and_yields_the_chains_tokens(
-        built: tuple[list[Message], Engine]) -> None:
+    built: tuple[list[Message], Engine],
+) -> None:
     from whoosh.analysis import CompositeAnalyzer
 
     chain = CompositeAnalyzer(*TEXT_ANALYZER.items)
@@ -203,7 +209,9 @@ def test_highlighting_analysis_takes_the_fused_loop_and_yields_the_chains_tokens
     for text in texts:
         assert tokens(TEXT_ANALYZER, text) == tokens(chain, text), text
     assert tokens(TEXT_ANALYZER, texts[-3])[:3] == [
-        ("delegu", False, 0, 7), ("a", True, 8, 9), ("l", True, 10, 11)
+        ("delegu", False, 0, 7),
+        ("a", True, 8, 9),
+        ("l", True, 10, 11),
     ]
 
 
@@ -237,8 +245,35 @@ def test_length_column_read_whole_equals_whoosh_per_document(
             if whole is None:  # no length column (unscorable field): the per-document path
                 assert not SCHEMA[name].scorable
                 continue
-            assert whole == per_document
+            assert whole.tolist() == per_document
             checked += 1
     assert checked == 3 * (len(names) - 1)
     for name in ("original", "subject", "quoted"):
         assert matching.avg_field_length(searcher, name) == searcher.avg_field_length(name)
+
+
+def test_facet_counts_over_segments_with_deletions_equal_whooshs_term_counts(
+    built: tuple[list[Message], Engine],
+) -> None:
+    """The facet columns joined over three segments (two with deletions) count what each
+    facet term's own postings say, for the matches of real queries."""
+    from search.facets import COLUMNS, FacetCounter
+
+    messages, engine = built
+    searcher = engine._searcher
+    counter = FacetCounter()
+    texts = ["", *queries(messages)[:40:4]]
+    for text in texts:
+        matched = matching.run(
+            searcher, matching.match_cache(), parse(text).query, None, "-date", 0
+        )
+        counts = counter.count(searcher, matched.matches, tuple(COLUMNS))
+        matches = matched.docnums()
+        for name, fieldname in COLUMNS.items():
+            expected = {}
+            for btext in searcher.lexicon(fieldname):
+                docs = set(searcher.docs_for_query(wq.Term(fieldname, btext.decode())))
+                if docs & matches:
+                    expected[btext.decode()] = len(docs & matches)
+            assert dict(counts[name]) == expected, (text, name)
+    assert counter.count(searcher, [], ("author",)) == {"author": {}}
