@@ -30,6 +30,7 @@ import struct
 import sys
 import zlib
 from array import array
+from collections.abc import Iterator
 from itertools import accumulate, repeat
 from typing import Any
 
@@ -349,6 +350,27 @@ def term_info(reader: Any, fieldname: str, btext: bytes) -> Any | None:
         return terms.term_info(fieldname, btext)
     except TermNotFound:
         return None
+
+
+def field_terms(reader: Any, fieldname: str) -> Iterator[tuple[bytes, Any]]:
+    """(term bytes, TermInfo) of every term of a field in one segment, in order.
+
+    One walk of the term index: no hash look-up a term, as reader.lexicon() and then
+    :func:`term_info` would cost (half of reading a segment's facet columns).
+    """
+    terms = getattr(reader, "_terms", None)
+    if terms is None:
+        for btext in reader.lexicon(fieldname):
+            info = term_info(reader, fieldname, btext)
+            if info is not None:
+                yield btext, info
+        return
+    if fieldname not in terms.indexed_field_names():
+        return
+    for (name, btext), info in terms.items_from(fieldname, b""):
+        if name != fieldname:
+            return
+        yield btext, info
 
 
 def read_term(reader: Any, fieldname: str, btext: bytes, info: Any) -> Postings:

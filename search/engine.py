@@ -28,6 +28,7 @@ from whoosh import collectors, highlight
 from whoosh import index as windex
 from whoosh import query as wq
 
+import search.buffers  # noqa: F401  (mapped index files read in place, not copied)
 from search import matching
 from search.config import Settings
 from search.errors import IndexNotFound, QueryError

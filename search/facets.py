@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from whoosh import query as wq
 
-from search.codec import term_postings
+from search.codec import field_terms, read_term
 from search.errors import QueryError
 from search.results import FacetValue
 from search.schema import FACET_FIELDS
@@ -62,10 +62,9 @@ def _read_segment(reader: Any) -> SegmentColumns:
     for name, field in COLUMNS.items():
         names: list[str] = []
         postings: list[np.ndarray] = []
-        if field in reader.indexed_field_names():
-            for btext in reader.lexicon(field):
-                names.append(btext.decode("utf-8"))
-                postings.append(term_postings(reader, field, btext)[0])
+        for btext, info in field_terms(reader, field):
+            names.append(btext.decode("utf-8"))
+            postings.append(read_term(reader, field, btext, info)[0])
         values[name] = names
         if name in MULTI_VALUED:
             docnums = np.concatenate(postings) if postings else np.zeros(0, dtype=np.int64)
