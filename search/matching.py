@@ -533,20 +533,30 @@ class _Evaluation:
 
     def term_scores(self, q: wq.Term, wanted: np.ndarray) -> np.ndarray:
         ids, weights = self.postings(q)
-        found = np.zeros(len(wanted))
         if not len(ids):
-            return found
-        # Where each wanted docnum is (or would be) in the sorted posting list.
+            return np.zeros(len(wanted))
+        if len(wanted) * 16 > self.size:
+            # Many wanted: score every posting into an array over the index and pick the
+            # wanted (4 ms for 600,000 of 1M documents, against 35 ms of searchsorted).
+            dense = np.zeros(self.size)
+            dense[ids] = self._bm25(q, ids, weights)
+            return dense[wanted]
+        # Few wanted: where each one is (or would be) in the sorted posting list.
         at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
         hit = ids[at] == wanted
-        at, docnums = at[hit], wanted[hit]
-        weight = np.ones(len(at)) if weights is None else weights[at]
+        found = np.zeros(len(wanted))
+        found[hit] = self._bm25(q, wanted[hit], None if weights is None else weights[at[hit]])
+        return found
+
+    def _bm25(self, q: wq.Term, docnums: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+        """Whoosh's score of the term in each of docnums (which hold it), their weights given."""
+        if weights is None:
+            weights = np.ones(len(docnums))
         name = q.fieldname
         weighting = self.searcher.weighting
         if not self.schema[name].scorable or not isinstance(weighting, BM25F):
             # WeightScorer (what Whoosh uses for unscorable fields): the weight itself.
-            found[hit] = weight
-            return found
+            return weights
         b = weighting._field_B.get(name, weighting.B)
         k1 = weighting.K1
         idf = self._idf(q)
@@ -554,8 +564,7 @@ class _Evaluation:
         lengths = self.view.field_lengths(name)[docnums]
         # whoosh.scoring.bm25 over the whole list, operation for operation as Whoosh
         # computes each score, so each is the same double.
-        found[hit] = idf * ((weight * (k1 + 1)) / (weight + k1 * ((1 - b) + b * lengths / avgfl)))
-        return found
+        return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
 
     def _idf(self, q: wq.Term) -> float:
         """searcher.idf(), without its look-up of the term in every segment again."""
