@@ -20,12 +20,11 @@ language (search/query.py), the postings format (search/codec.py) or facet count
 from __future__ import annotations
 
 import bisect
-import pickle
 import threading
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -44,7 +43,14 @@ from whoosh.query.spans import Span, bisect_spans
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 
-from search.codec import NO_POSTINGS, Postings, read_term, term_info
+from search.codec import (
+    NO_POSTINGS,
+    Postings,
+    decode_positions,
+    read_positions,
+    read_term,
+    term_info,
+)
 from search.schema import SCHEMA
 from search.segments import SegmentCache, segment_key
 
@@ -243,12 +249,7 @@ def _positions(
     fieldobj = reader.schema[fieldname]
     decode = fieldobj.format.decoder("positions")
     if type(fieldobj.format) is formats.Positions:
-        # formats.Positions.decode_positions inlined: a pickled list of position deltas
-        # after a 4-byte count, written with its trailing STOP.
-        def decode(value: bytes) -> list[int]:
-            codes = value[4:] if value.endswith(b".") else value[4:] + b"."
-            return list(accumulate(pickle.loads(codes)))
-
+        decode = decode_positions
     try:
         matcher = terms.matcher(fieldname, btext, fieldobj.format)  # type: ignore[union-attr]
     except TermNotFound:
@@ -414,15 +415,22 @@ class _Evaluation:
             fieldobj = self.schema[q.fieldname]
             words = list(dict.fromkeys(q.words))
             matched: list[int] = []
-            for reader, offset, local in self.view.split(np.flatnonzero(candidates)):
+            segments = self.view.split(np.flatnonzero(candidates))
+            for number, (reader, offset, local) in enumerate(segments):
                 if not len(local):
                     continue
-                wanted = local.tolist()
-                by_word = {
-                    w: _positions(reader, q.fieldname, fieldobj.to_bytes(w), wanted) for w in words
-                }
+                by_word = {}
+                for w in words:
+                    info = self.infos(wq.Term(q.fieldname, w))[number]
+                    found_word = read_positions(reader, q.fieldname, info, local)
+                    if found_word is None:
+                        btext = fieldobj.to_bytes(w)
+                        found_word = _positions(reader, q.fieldname, btext, local.tolist())
+                    by_word[w] = found_word
                 matched.extend(
-                    d + offset for d in wanted if _near([by_word[w][d] for w in q.words], q.slop)
+                    d + offset
+                    for d in local.tolist()
+                    if _near([by_word[w][d] for w in q.words], q.slop)
                 )
             found = np.zeros(self.size, dtype=bool)
             found[matched] = True

@@ -8,18 +8,30 @@ own searches (phrases, prefixes, ranges, sorting) must come out the same.
 from __future__ import annotations
 
 import random
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
-from whoosh import fields
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import fields, formats
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.writing import SegmentWriter
 
 from index.document import to_document
-from search.codec import GovCodec, GovLeafMatcher, read_postings, term_postings
+from search.codec import (
+    GovCodec,
+    GovLeafMatcher,
+    decode_positions,
+    read_positions,
+    read_postings,
+    term_info,
+    term_postings,
+)
 from search.schema import SCHEMA, TEXT_ANALYZER
 from tests.search.sampled import identity, sample_messages
 
@@ -107,9 +119,7 @@ def test_block_statistics_and_skipping_agree(archive: tuple[Any, Any]) -> None:
 
 def _queries(reader: Any) -> list[wq.Query]:
     """Phrases, prefixes, wildcards, ranges and compounds over terms the archive has."""
-    common = [
-        t.decode() for _, t in reader.most_frequent_terms("original", number=40)
-    ]
+    common = [t.decode() for _, t in reader.most_frequent_terms("original", number=40)]
     subject = [t.decode() for _, t in reader.most_frequent_terms("subject", number=5)]
     first, second = common[10], common[25]
     words = [t.text for t in TEXT_ANALYZER(MESSAGES[7].original_text)]
@@ -153,7 +163,10 @@ def test_block_edges_weights_and_compression(tmp_path: Path, count: int, compres
     documents = []
     for n in range(400):
         words = ["filler"] * (1 + n % 3)
-        if n % max(1, 400 // count) == 0 and sum(1 for d in documents if "every" in d["body"]) < count:
+        if (
+            n % max(1, 400 // count) == 0
+            and sum(1 for d in documents if "every" in d["body"]) < count
+        ):
             words += ["every"] + ["twice", "twice"] + ["varied"] * (1 + n % 4)
         documents.append({"key": str(n), "body": " ".join(words), "tag": f"t{n % 7}"})
     whoosh3, govmail = _both(tmp_path, schema, documents, compression=compression)
@@ -193,3 +206,35 @@ def test_a_merge_of_whoosh3_and_govmail_segments_reads_the_same(tmp_path: Path) 
     assert isinstance(after.segment().codec(), GovCodec)
     for (fieldname, btext), postings in expected.items():
         assert [(d, w) for d, w, _ in _postings(after, fieldname, btext)] == postings
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 70_000), max_size=60))
+def test_positions_decode_as_whoosh_decodes_them(gaps: list[int]) -> None:
+    positions = list(accumulate(gaps))
+    encoded = formats.Positions().encode(positions)
+    assert decode_positions(encoded) == formats.Positions().decode_positions(encoded)
+    assert decode_positions(encoded) == positions
+
+
+def test_positions_of_wanted_documents_read_as_whoosh_reads_them(archive: tuple[Any, Any]) -> None:
+    whoosh3, govmail = archive
+    rng = random.Random(11)
+    checked = 0
+    for btext in list(govmail.lexicon("original"))[::5]:
+        expected = {
+            d: formats.Positions().decode_positions(v)
+            for d, _, v in _postings(whoosh3, "original", btext)
+        }
+        docnums = sorted(expected)
+        wanted = np.array(sorted(rng.sample(range(len(MESSAGES)), 60) + docnums[::3]))
+        wanted = np.unique(wanted)
+        info = term_info(govmail, "original", btext)
+        found = read_positions(govmail, "original", info, wanted)
+        assert found == {d: expected[d] for d in wanted.tolist() if d in expected}, btext
+        checked += 1
+    assert checked > 300
+    # Not govmail's format: the caller reads through Whoosh's matcher instead.
+    assert (
+        read_positions(whoosh3, "original", term_info(whoosh3, "original", btext), wanted) is None
+    )
