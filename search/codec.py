@@ -35,7 +35,6 @@ from itertools import accumulate, repeat
 from typing import Any
 
 import numpy as np
-from whoosh import formats
 from whoosh.codec.whoosh3 import (
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
@@ -433,66 +432,3 @@ def decode_positions(value: bytes) -> list[int]:
         return list(accumulate(value[start + 1 : end : 2]))
     codes = value[4:] if value.endswith(b".") else value[4:] + b"."
     return list(accumulate(pickle.loads(codes)))
-
-
-def read_positions(
-    reader: Any, fieldname: str, info: Any, wanted: np.ndarray
-) -> dict[int, list[int]] | None:
-    """docnum -> positions of one term, for the wanted docnums (sorted, local) only.
-
-    For a segment in govmail's format with a Positions field; None otherwise (the caller
-    reads through Whoosh's matcher). Only blocks holding a wanted docnum have their values
-    inflated, and only the wanted values are decoded.
-    """
-    terms = getattr(reader, "_terms", None)
-    if (
-        terms is None
-        or not isinstance(terms._codec, GovCodec)
-        or isinstance(info, _ViaReader)
-        or info.is_inlined()
-        or type(reader.schema[fieldname].format) is not formats.Positions
-    ):
-        return None
-    offset, length = info.extent()
-    if isinstance(length, tuple):
-        (length,) = length
-    data = terms._postfile.get(offset, length)
-    found: dict[int, list[int]] = {}
-    at, end, previous_last, next_wanted = 4, len(data), 0, 0
-    while at < end and next_wanted < len(wanted):
-        (size,) = _BLOCK_SIZE.unpack_from(data, at)
-        last_block = size < 0
-        size = -size if last_block else size
-        count, last, _, _, _, _, flags = _INFO.unpack_from(data, at + _BLOCK_SIZE.size)
-        if wanted[next_wanted] <= last:
-            (postings_size,) = _UINT.unpack_from(data, at + _BLOCK_SIZE.size + _INFO.size)
-            start = at + _HEAD
-            postings = data[start : start + postings_size]
-            if flags & POSTINGS_ZLIB:
-                postings = zlib.decompress(postings)
-            ids = np.frombuffer(postings, "<u4", count).cumsum(dtype=np.int64) + previous_last
-            upto = int(np.searchsorted(wanted, last, side="right"))
-            here = wanted[next_wanted:upto]
-            slots = np.minimum(np.searchsorted(ids, here), count - 1)
-            present = ids[slots] == here
-            if present.any():
-                values = data[start + postings_size : at + _BLOCK_SIZE.size + size]
-                if flags & VALUES_ZLIB:
-                    values = zlib.decompress(values)
-                (number,) = _UINT.unpack_from(values)
-                if number != count:
-                    return None  # a value was dropped (Whoosh skips empty ones): go slow
-                bounds = np.zeros(count + 1, dtype=np.int64)
-                np.cumsum(np.frombuffer(values, "<u4", count, 4), out=bounds[1:])
-                bounds += 4 + 4 * count
-                starts = bounds.tolist()
-                for slot, docnum in zip(
-                    slots[present].tolist(), here[present].tolist(), strict=True
-                ):
-                    found[docnum] = decode_positions(values[starts[slot] : starts[slot + 1]])
-            next_wanted = upto
-        previous_last = last
-        at += _BLOCK_SIZE.size + size
-        if last_block:
-            break
-    return found

@@ -47,7 +47,6 @@ from search.codec import (
     NO_POSTINGS,
     Postings,
     decode_positions,
-    read_positions,
     read_term,
     term_info,
 )
@@ -415,22 +414,15 @@ class _Evaluation:
             fieldobj = self.schema[q.fieldname]
             words = list(dict.fromkeys(q.words))
             matched: list[int] = []
-            segments = self.view.split(np.flatnonzero(candidates))
-            for number, (reader, offset, local) in enumerate(segments):
+            for reader, offset, local in self.view.split(np.flatnonzero(candidates)):
                 if not len(local):
                     continue
-                by_word = {}
-                for w in words:
-                    info = self.infos(wq.Term(q.fieldname, w))[number]
-                    found_word = read_positions(reader, q.fieldname, info, local)
-                    if found_word is None:
-                        btext = fieldobj.to_bytes(w)
-                        found_word = _positions(reader, q.fieldname, btext, local.tolist())
-                    by_word[w] = found_word
+                wanted = local.tolist()
+                by_word = {
+                    w: _positions(reader, q.fieldname, fieldobj.to_bytes(w), wanted) for w in words
+                }
                 matched.extend(
-                    d + offset
-                    for d in local.tolist()
-                    if _near([by_word[w][d] for w in q.words], q.slop)
+                    d + offset for d in wanted if _near([by_word[w][d] for w in q.words], q.slop)
                 )
             found = np.zeros(self.size, dtype=bool)
             found[matched] = True

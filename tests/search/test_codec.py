@@ -12,7 +12,6 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,9 +26,7 @@ from search.codec import (
     GovCodec,
     GovLeafMatcher,
     decode_positions,
-    read_positions,
     read_postings,
-    term_info,
     term_postings,
 )
 from search.schema import SCHEMA, TEXT_ANALYZER
@@ -215,26 +212,3 @@ def test_positions_decode_as_whoosh_decodes_them(gaps: list[int]) -> None:
     encoded = formats.Positions().encode(positions)
     assert decode_positions(encoded) == formats.Positions().decode_positions(encoded)
     assert decode_positions(encoded) == positions
-
-
-def test_positions_of_wanted_documents_read_as_whoosh_reads_them(archive: tuple[Any, Any]) -> None:
-    whoosh3, govmail = archive
-    rng = random.Random(11)
-    checked = 0
-    for btext in list(govmail.lexicon("original"))[::5]:
-        expected = {
-            d: formats.Positions().decode_positions(v)
-            for d, _, v in _postings(whoosh3, "original", btext)
-        }
-        docnums = sorted(expected)
-        wanted = np.array(sorted(rng.sample(range(len(MESSAGES)), 60) + docnums[::3]))
-        wanted = np.unique(wanted)
-        info = term_info(govmail, "original", btext)
-        found = read_positions(govmail, "original", info, wanted)
-        assert found == {d: expected[d] for d in wanted.tolist() if d in expected}, btext
-        checked += 1
-    assert checked > 300
-    # Not govmail's format: the caller reads through Whoosh's matcher instead.
-    assert (
-        read_positions(whoosh3, "original", term_info(whoosh3, "original", btext), wanted) is None
-    )
