@@ -40,8 +40,9 @@ CHRONOLOGICAL = frozenset({"year", "month"})
 
 
 @dataclass(slots=True)
-class SegmentColumns:
-    """Facet values of one segment: value ids per docnum, and the id -> value table."""
+class Columns:
+    """Facet values per docnum and the id -> value table: of one segment (read once, cached
+    by segment), or of a searcher's segments joined over its global docnums."""
 
     values: dict[str, list[str]]
     # Value id of each docnum, -1 for none.
@@ -54,7 +55,7 @@ class SegmentColumns:
     whole: dict[str, Counter[int]] = dataclass_field(default_factory=dict)
 
 
-def _read_segment(reader: Any) -> SegmentColumns:
+def _read_segment(reader: Any) -> Columns:
     size = reader.doc_count_all()
     values: dict[str, list[str]] = {}
     single: dict[str, np.ndarray] = {}
@@ -81,21 +82,10 @@ def _read_segment(reader: Any) -> SegmentColumns:
             for value_id, docnums in enumerate(postings):
                 column[docnums] = value_id
             single[name] = column
-    return SegmentColumns(values, single, multi, reader.doc_count())
+    return Columns(values, single, multi, reader.doc_count())
 
 
-@dataclass(slots=True)
-class IndexColumns:
-    """The segments' columns joined over a searcher's global docnums, one value table a facet."""
-
-    values: dict[str, list[str]]
-    single: dict[str, np.ndarray]
-    multi: dict[str, tuple[np.ndarray, np.ndarray]]
-    live: int = 0
-    whole: dict[str, Counter[int]] = dataclass_field(default_factory=dict)
-
-
-def _join(segments: list[tuple[SegmentColumns, int, int]]) -> IndexColumns:
+def _join(segments: list[tuple[Columns, int, int]]) -> Columns:
     """One array per facet over the whole index: a result set is then counted with one
     bincount a facet, not one a facet and segment (~200 segments at 1M messages)."""
     values: dict[str, list[str]] = {}
@@ -130,7 +120,7 @@ def _join(segments: list[tuple[SegmentColumns, int, int]]) -> IndexColumns:
                 mapped[present] = remap[local[present]]
                 parts.append(mapped)
             single[name] = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-    return IndexColumns(values, single, multi, sum(c.live for c, _, _ in segments))
+    return Columns(values, single, multi, sum(c.live for c, _, _ in segments))
 
 
 def _as_docnums(docnums: Iterable[int]) -> np.ndarray:
@@ -143,12 +133,12 @@ class FacetCounter:
     """Counts facet values over sets of global document numbers; thread-safe."""
 
     def __init__(self) -> None:
-        self._segments: SegmentCache[SegmentColumns] = SegmentCache(_read_segment)
+        self._segments: SegmentCache[Columns] = SegmentCache(_read_segment)
         self._lock = threading.Lock()
         # A searcher sees fixed segments: their columns are joined once, and dropped with it.
-        self._joined: weakref.WeakKeyDictionary[Any, IndexColumns] = weakref.WeakKeyDictionary()
+        self._joined: weakref.WeakKeyDictionary[Any, Columns] = weakref.WeakKeyDictionary()
 
-    def _columns(self, searcher: Any) -> IndexColumns:
+    def _columns(self, searcher: Any) -> Columns:
         with self._lock:
             found = self._joined.get(searcher)
         if found is None:
@@ -181,9 +171,7 @@ class FacetCounter:
         return totals
 
 
-def _value_ids(
-    columns: SegmentColumns | IndexColumns, name: str, local: np.ndarray
-) -> Counter[int]:
+def _value_ids(columns: Columns, name: str, local: np.ndarray) -> Counter[int]:
     if name in MULTI_VALUED:
         offsets, value_ids = columns.multi[name]
         starts = offsets[local]
