@@ -46,17 +46,17 @@ from whoosh.codec.whoosh3 import (
 from whoosh.matching import wrappers
 from whoosh.reading import TermNotFound
 
-# count, last id, max weight, min length byte, max length byte, weight kind, flags
-_INFO = struct.Struct("<IIfBBBB")
-_UINT = struct.Struct("<I")
 _BLOCK_SIZE = struct.Struct("!i")  # whoosh3's postfile.write_int
-_HEAD = _BLOCK_SIZE.size + _INFO.size + _UINT.size
+# count, last id, max weight, min length byte, max length byte, weight kind, flags,
+# size of the postings part
+_INFO = struct.Struct("<IIfBBBBI")
+_UINT = struct.Struct("<I")
+_HEAD = _BLOCK_SIZE.size + _INFO.size
 
 WEIGHTS_ONE, WEIGHTS_SAME, WEIGHTS_EACH = 0, 1, 2
 POSTINGS_ZLIB, VALUES_ZLIB = 1, 2
 # whoosh3 leaves pickles shorter than this uncompressed; so do we.
 _MIN_COMPRESS = 20
-_ONE = array("f", [1.0]).tobytes()
 _LITTLE = sys.byteorder == "little"
 
 
@@ -73,6 +73,30 @@ def _from_le(typecode: str, data: bytes) -> array:
     if not _LITTLE:
         values.byteswap()
     return values
+
+
+_ONE = _le(array("f", [1.0]))
+
+
+def _head(buf: bytes, at: int) -> tuple[int, bool, tuple[Any, ...]]:
+    """(where the next block starts, whether this is the last, its _INFO fields) of the
+    block at ``at``."""
+    (size,) = _BLOCK_SIZE.unpack_from(buf, at)
+    return (
+        at + _BLOCK_SIZE.size + abs(size),
+        size < 0,
+        _INFO.unpack_from(buf, at + _BLOCK_SIZE.size),
+    )
+
+
+def _weight_bytes(postings: bytes, count: int, kind: int) -> bytes:
+    """A block's ``count`` weights as float32 LE, from its inflated postings part."""
+    if kind == WEIGHTS_ONE:
+        return _ONE * count
+    start = 4 * count
+    if kind == WEIGHTS_SAME:
+        return postings[start : start + 4] * count
+    return postings[start : start + 4 * count]
 
 
 class GovCodec(W3Codec):
@@ -147,10 +171,11 @@ class GovPostingsWriter(W3PostingsWriter):
             length_to_byte(self._maxlength),
             kind,
             flags,
+            len(postings),
         )
-        size = len(info) + _UINT.size + len(postings) + len(value_bytes)
+        size = len(info) + len(postings) + len(value_bytes)
         self._postfile.write_int(-size if last else size)
-        self._postfile.write(info + _UINT.pack(len(postings)) + postings + value_bytes)
+        self._postfile.write(info + postings + value_bytes)
 
         self._previous_last = ids[-1]
         self._blockcount += 1
@@ -175,16 +200,11 @@ class GovLeafMatcher(W3LeafMatcher):
         self._weights = None
         self._values = None
         self._i = 0
-        head = self._postfile.get(position, _HEAD)
-        (size,) = _BLOCK_SIZE.unpack_from(head)
-        if size < 0:
+        end, last_block, info = _head(self._postfile.get(position, _HEAD), 0)
+        if last_block:
             self._lastblock = True
-            size = -size
-        self._nextoffset = position + _BLOCK_SIZE.size + size
-        (count, last, maxweight, minlen, maxlen, kind, flags) = _INFO.unpack_from(
-            head, _BLOCK_SIZE.size
-        )
-        (self._postings_size,) = _UINT.unpack_from(head, _BLOCK_SIZE.size + _INFO.size)
+        self._nextoffset = position + end
+        (count, last, maxweight, minlen, maxlen, kind, flags, self._postings_size) = info
         self._dataoffset = position + _HEAD
         self._blocklength = count
         self._maxid = last
@@ -211,14 +231,8 @@ class GovLeafMatcher(W3LeafMatcher):
     def _read_weights(self) -> None:
         if self._data is None:
             self._read_data()
-        count = self._blocklength
-        if self._weight_kind == WEIGHTS_ONE:
-            self._weights = array("f", _ONE) * count
-        else:
-            start = 4 * count
-            end = start + (4 if self._weight_kind == WEIGHTS_SAME else 4 * count)
-            weights = _from_le("f", self._data[start:end])
-            self._weights = weights * count if self._weight_kind == WEIGHTS_SAME else weights
+        weights = _weight_bytes(self._data, self._blocklength, self._weight_kind)
+        self._weights = _from_le("f", weights)
 
     def _read_values(self) -> None:
         count = self._blocklength
@@ -263,26 +277,16 @@ def read_postings(
     at = 4
     end = len(data)
     while at < end:
-        (size,) = _BLOCK_SIZE.unpack_from(data, at)
-        last = size < 0
-        size = -size if last else size
-        count, _, _, _, _, kind, flags = _INFO.unpack_from(data, at + _BLOCK_SIZE.size)
-        (postings_size,) = _UINT.unpack_from(data, at + _BLOCK_SIZE.size + _INFO.size)
+        next_at, last_block, (count, _, _, _, _, kind, flags, postings_size) = _head(data, at)
         start = at + _HEAD
         postings = data[start : start + postings_size]
         if flags & POSTINGS_ZLIB:
             postings = zlib.decompress(postings)
         id_parts.append(postings[: 4 * count])
-        if kind == WEIGHTS_ONE:
-            weight_parts.append(_ONE * count)
-        elif kind == WEIGHTS_SAME:
-            every_one = False
-            weight_parts.append(postings[4 * count : 4 * count + 4] * count)
-        else:
-            every_one = False
-            weight_parts.append(postings[4 * count : 8 * count])
-        at += _BLOCK_SIZE.size + size
-        if last:
+        weight_parts.append(_weight_bytes(postings, count, kind))
+        every_one = every_one and kind == WEIGHTS_ONE
+        at = next_at
+        if last_block:
             break
     ids = np.frombuffer(b"".join(id_parts), dtype="<u4").cumsum(dtype=np.int64)
     if every_one:
@@ -373,24 +377,33 @@ def field_terms(reader: Any, fieldname: str) -> Iterator[tuple[bytes, Any]]:
         yield btext, info
 
 
+def term_matcher(reader: Any, fieldname: str, btext: bytes, info: Any) -> Any:
+    """Whoosh's matcher over one term's postings in one segment, from its :func:`term_info`
+    (no second look-up). Deleted documents are included; the caller removes them."""
+    if isinstance(info, _ViaReader):
+        matcher = reader.postings(fieldname, btext)
+    else:
+        # Not reader.postings(): on a segment with deletions it wraps the matcher in a
+        # FilterMatcher, which reads the whole first block to find a live posting.
+        terms = reader._terms
+        matcher = terms._codec.postings_reader(
+            terms._postfile, info, reader.schema[fieldname].format, term=(fieldname, btext)
+        )
+    return matcher.child if isinstance(matcher, wrappers.FilterMatcher) else matcher
+
+
 def read_term(reader: Any, fieldname: str, btext: bytes, info: Any) -> Postings:
     """(docnums, weights or None when all are 1.0) of one term in one segment, any codec.
 
     Deleted documents are included; the caller removes them from the final set.
     """
-    if isinstance(info, _ViaReader):
-        matcher = reader.postings(fieldname, btext)
-    else:
-        terms = reader._terms
-        if isinstance(terms._codec, GovCodec) and not info.is_inlined():
-            return read_postings(terms._postfile, *info.extent())
-        # Not reader.postings(): on a segment with deletions it wraps the matcher in a
-        # FilterMatcher, which reads the whole first block to find a live posting.
-        matcher = terms._codec.postings_reader(
-            terms._postfile, info, reader.schema[fieldname].format, term=(fieldname, btext)
-        )
-    if isinstance(matcher, wrappers.FilterMatcher):
-        matcher = matcher.child
+    if (
+        not isinstance(info, _ViaReader)
+        and isinstance(reader._terms._codec, GovCodec)
+        and not info.is_inlined()
+    ):
+        return read_postings(reader._terms._postfile, *info.extent())
+    matcher = term_matcher(reader, fieldname, btext, info)
     ids: list[int] = []
     weights: list[float] = []
     if type(matcher) is W3LeafMatcher and not matcher._byteids:

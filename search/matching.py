@@ -38,9 +38,7 @@ from whoosh.codec.whoosh3 import (
     byte_to_length,
 )
 from whoosh.columns import NumericColumn
-from whoosh.matching import wrappers
 from whoosh.query.spans import Span, bisect_spans
-from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 
 from search.codec import (
@@ -49,6 +47,7 @@ from search.codec import (
     decode_positions,
     read_term,
     term_info,
+    term_matcher,
 )
 from search.schema import SCHEMA
 from search.segments import SegmentCache, segment_key
@@ -237,24 +236,20 @@ class IndexView:
 
 
 def _positions(
-    reader: Any, fieldname: str, btext: bytes, wanted: list[int]
+    reader: Any, fieldname: str, btext: bytes, info: Any, wanted: list[int]
 ) -> dict[int, list[int]]:
     """docnum -> positions of one term, for the wanted docnums (sorted) only.
 
     Only the blocks holding a wanted docnum have their values read (positions are most
     of a block); the others are passed over on their header's last id.
     """
-    terms = getattr(reader, "_terms", None)
     fieldobj = reader.schema[fieldname]
     decode = fieldobj.format.decoder("positions")
     if type(fieldobj.format) is formats.Positions:
         decode = decode_positions
-    try:
-        matcher = terms.matcher(fieldname, btext, fieldobj.format)  # type: ignore[union-attr]
-    except TermNotFound:
+    if info is None:
         return {}
-    if isinstance(matcher, wrappers.FilterMatcher):
-        matcher = matcher.child
+    matcher = term_matcher(reader, fieldname, btext, info)
     found: dict[int, list[int]] = {}
     wanted_set = set(wanted)
     at = 0
@@ -414,12 +409,20 @@ class _Evaluation:
             fieldobj = self.schema[q.fieldname]
             words = list(dict.fromkeys(q.words))
             matched: list[int] = []
-            for reader, offset, local in self.view.split(np.flatnonzero(candidates)):
+            segments = self.view.split(np.flatnonzero(candidates))
+            for number, (reader, offset, local) in enumerate(segments):
                 if not len(local):
                     continue
                 wanted = local.tolist()
                 by_word = {
-                    w: _positions(reader, q.fieldname, fieldobj.to_bytes(w), wanted) for w in words
+                    w: _positions(
+                        reader,
+                        q.fieldname,
+                        fieldobj.to_bytes(w),
+                        self.infos(wq.Term(q.fieldname, w))[number],
+                        wanted,
+                    )
+                    for w in words
                 }
                 matched.extend(
                     d + offset for d in wanted if _near([by_word[w][d] for w in q.words], q.slop)
