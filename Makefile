@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := demo-data
 DEMO_MESSAGES ?= 3000
+SOURCES := core index search backends web govmail sample tests bench wsgi.py
 
 .PHONY: install test lint fmt demo bench clean
 
@@ -17,10 +18,10 @@ $(BIN)/govmail: pyproject.toml
 install: $(BIN)/govmail
 
 lint: install
-	$(BIN)/ruff check index search web tests bench wsgi.py
+	$(BIN)/ruff check $(SOURCES)
 
 fmt: install
-	$(BIN)/ruff format index search web tests bench wsgi.py
+	$(BIN)/ruff format $(SOURCES)
 
 test: install lint
 	$(BIN)/python -m pytest -q

@@ -118,7 +118,7 @@ def run_size(messages: int, args: argparse.Namespace, sections: set[str]) -> dic
         return figures
 
     def settings() -> Any:
-        from search.config import Settings
+        from core.config import Settings
 
         if not state["built"]:
             from index.writer import document_count

@@ -1,7 +1,7 @@
 """The corpus, end-to-end ingestion and the incremental batch, measured from outside.
 
 :func:`prepare_corpus` writes the archive with ``govmail sample``'s own function
-(:func:`index.sample.write_sample`, mbox format) and, in a second process at the same
+(:func:`sample.generator.write_sample`, mbox format) and, in a second process at the same
 time, ``docs.jsonl``: the ground truth of every message (subject, original and quoted
 text, author, list, date) that the baselines index and the query sets are drawn from.
 Both are cached under the work directory by (messages, seed).
@@ -50,13 +50,13 @@ class Corpus:
 
 
 def _write_archive(archive: Path, messages: int, seed: int) -> str:
-    from index.sample import write_sample
+    from sample.generator import write_sample
 
     return write_sample(archive, messages, seed, {"mbox"})
 
 
 def _write_docs(docs: Path, messages: int, seed: int) -> int:
-    from index.sample import generate
+    from sample.generator import generate
 
     count = 0
     tmp = docs.with_suffix(".tmp")
@@ -345,9 +345,9 @@ def run_incremental(
     The engine is opened before the batch, as a running server's would be; the clock
     runs from the start of ``index_paths`` until ``Engine.search("")`` counts them.
     """
-    from index.sample import write_sample
+    from core.results import SearchRequest
+    from sample.generator import write_sample
     from search.engine import Engine
-    from search.results import SearchRequest
 
     batch = Path(workdir) / f"increment-{count}-{seed}"
     if not (batch / "done").exists():
@@ -406,8 +406,8 @@ def _child(argv: list[str]) -> int:
     parser.add_argument("paths", nargs="+", type=Path)
     args = parser.parse_args(argv)
 
+    from core.config import Settings
     from index.indexer import index_paths
-    from search.config import Settings
 
     handler = _FlushLog()
     writer_log = logging.getLogger("index.writer")

@@ -1,7 +1,7 @@
 """Soak the web app under mixed load while a reindex adds mail: no 5xx, no failed request.
 
 ``python -m bench.load_soak [--seconds 60] [--clients 8] [--messages 4000]`` writes a
-sample archive (``index.sample``), indexes part of it, starts ``govmail serve`` (waitress,
+sample archive (``sample.generator``), indexes part of it, starts ``govmail serve`` (waitress,
 127.0.0.1 only) in a child process, and runs ``clients`` threads that mix searches,
 facet clicks, message and thread views, JSON API calls and feeds, each on its own
 keep-alive connection. A moment in, ``govmail index`` adds the rest of the mail in
@@ -46,7 +46,7 @@ FACETS = ("author", "list", "year")
 
 
 def sample_archive(outdir: Path, messages: int, seed: int) -> Path:
-    from index.sample import write_sample
+    from sample.generator import write_sample
 
     write_sample(outdir, messages, seed, {"mbox"})
     return outdir / "mbox"
@@ -54,8 +54,8 @@ def sample_archive(outdir: Path, messages: int, seed: int) -> Path:
 
 def build_index(workdir: Path, messages: int, seed: int = 8) -> tuple[Path, Path]:
     """Index ``messages`` sample messages; return (index_dir, folder of mail to add later)."""
+    from core.config import Settings
     from index.indexer import index_paths
-    from search.config import Settings
 
     index_dir = workdir / "index"
     first = sample_archive(workdir / "first", messages, seed)
@@ -66,7 +66,7 @@ def build_index(workdir: Path, messages: int, seed: int = 8) -> tuple[Path, Path
 
 def start_server(index_dir: Path, port: int, threads: int = 8) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "serve", "--index", str(index_dir),
+        [sys.executable, "-m", "govmail.cli", "serve", "--index", str(index_dir),
          "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -216,7 +216,7 @@ def soak(index_dir: Path, later: Path, seconds: float, clients: int = 8,
         time.sleep(min(reindex_after, seconds / 4))
         reindex_started = time.monotonic()
         reindex = subprocess.Popen(
-            [sys.executable, "-m", "search.cli", "index", str(later), "--index", str(index_dir),
+            [sys.executable, "-m", "govmail.cli", "index", str(later), "--index", str(index_dir),
              "--quiet", "--jobs", "1"],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )

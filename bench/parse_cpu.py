@@ -1,7 +1,7 @@
 """The parse stage alone, measured in CPU time: ``python -m bench.parse_cpu --messages 5000``.
 
 Owns the parse-stage micro-benchmark and its exactness check. It writes (once, cached under
-/tmp/parse-cpu) a synthetic mbox archive with :func:`index.sample.write_sample`, reads the raw
+/tmp/parse-cpu) a synthetic mbox archive with :func:`sample.generator.write_sample`, reads the raw
 messages with :func:`index.pipeline.read_sources` and parses every one in this process
 (jobs=1) through :func:`index.pipeline.parse_safely`, timing each with
 ``time.process_time()`` so that a busy shared machine does not inflate the figure. It prints
@@ -23,10 +23,10 @@ import time
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
+from core.config import Settings
+from core.records import Message, RawMessage, Rejection
 from index.pipeline import parse_safely, read_sources
-from index.records import Message, RawMessage, Rejection
-from index.sample import write_sample
-from search.config import Settings
+from sample.generator import write_sample
 
 CACHE = Path("/tmp/parse-cpu")
 REPO = Path(__file__).resolve().parents[1]

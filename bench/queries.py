@@ -170,9 +170,9 @@ KINDS = ("plain", "phrase", "date_sorted", "faceted", "highlight", "full")
 
 def run_search(settings: Any, queries: QuerySet, repeat: int = 3) -> dict[str, Any]:
     """Latency of every query kind through one Engine, plus hit-count figures."""
+    from core.errors import QueryError
+    from core.results import SearchRequest
     from search.engine import Engine
-    from search.errors import QueryError
-    from search.results import SearchRequest
 
     started = time.perf_counter()
     engine = Engine(settings)

@@ -153,7 +153,7 @@ def _serve(argv: list[str]) -> int:
 
     from waitress import serve
 
-    from search.config import Settings
+    from core.config import Settings
     from web import create_app
 
     app = create_app(Settings(index_dir=args.index))

@@ -1,7 +1,7 @@
 """How long the search page takes to render, facets and timeline included (not a test).
 
 Builds (once, cached under bench/out/) an index of 20,000 generated messages from the
-ground truth of ``index.sample`` (records written straight through
+ground truth of ``sample.generator`` (records written straight through
 ``index.document.to_document``: this measures the web layer, not ingestion), then asks
 the Flask test client for search pages and prints the median and p95 per kind of page.
 
@@ -29,7 +29,7 @@ def build_index(directory: Path, messages: int, seed: int = 1) -> Path:
     from whoosh import index as whoosh_index
 
     from index.document import Identity, to_document
-    from index.sample import generate
+    from sample.generator import generate
     from search.schema import SCHEMA
     from tests.search.sampled import to_message
 
@@ -81,7 +81,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from search.config import Settings
+    from core.config import Settings
     from web import create_app
 
     directory = args.index or OUT / f"web-index-{args.messages}"

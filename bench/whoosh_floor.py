@@ -5,7 +5,7 @@ measurement that proves it": what Whoosh's ``add_document`` and ``commit`` cost 
 with the real schema (:data:`search.schema.SCHEMA`), and what each field or option adds.
 
 The documents are built once and cached under ``--cache`` (default /tmp/whoosh-floor): a
-sample archive (:func:`index.sample.write_sample`, mbox), parsed by
+sample archive (:func:`sample.generator.write_sample`, mbox), parsed by
 :func:`index.pipeline.parse_stream` and turned into Whoosh documents by
 :func:`index.document.to_document`, pickled. Each variant then runs in a fresh interpreter
 (``--child``), so that its memory, caches and CPU are its own: it indexes every document into a
@@ -103,11 +103,11 @@ def documents_path(cache: Path, messages: int, seed: int) -> Path:
     path = cache / f"docs-{messages}-{seed}.pickle"
     if path.is_file():
         return path
+    from core.config import Settings
+    from core.records import Message
     from index.document import to_document
     from index.pipeline import parse_stream
-    from index.records import Message
-    from index.sample import write_sample
-    from search.config import Settings
+    from sample.generator import write_sample
 
     archive = cache / f"archive-{messages}-{seed}"
     if archive.exists():

@@ -7,11 +7,11 @@ anything else through :mod:`index.plain`, and both block lists through
 
 from __future__ import annotations
 
+from core.config import Settings
+from core.records import Split
 from index.html import html_blocks
 from index.plain import plain_blocks
 from index.quotes import split
-from index.records import Split
-from search.config import Settings
 
 
 def split_body(text: str, content_type: str, settings: Settings | None = None) -> Split:

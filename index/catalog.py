@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.records import Message
+from core.records import Message
 
 CATALOG_NAME = "catalog.sqlite"
 

@@ -12,7 +12,7 @@ import codecs
 import re
 import unicodedata
 
-from index.records import CharsetReport
+from core.records import CharsetReport
 
 # WHATWG maps these labels to a superset codec; mail clients wrote the superset's bytes under
 # the older label (normalisation.md §4.5), so decoding with the label's strict codec loses text.

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC
 
-from index.records import Message
+from core.records import Message
 
 
 @dataclass(frozen=True, slots=True)

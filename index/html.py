@@ -24,9 +24,9 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from core.records import Block
 from index import quote_markers as qm
 from index.plain import plain_blocks, quote_prefix
-from index.records import Block
 
 _SKIP = frozenset(("style", "script", "head", "title", "noscript", "template", "xml", "object"))
 _BLOCK = frozenset(

@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import ConfigError
 from index.document import Identity
-from search.errors import ConfigError
 
 GROUPS: tuple[str, ...] = (
     "government",

@@ -30,13 +30,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
+from core.config import Settings, SourceConfig
+from core.errors import ConfigError, IndexLocked, SourceError
+from core.records import Message, Rejection, SourceRef
 from index.catalog import Catalog, SourceState
 from index.identity import Aliases
 from index.indexer import Progress, RunReport, Tally, consume, log_run
-from index.records import Message, Rejection, SourceRef
 from index.writer import IndexWriterSession
-from search.config import Settings, SourceConfig
-from search.errors import ConfigError, IndexLocked, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from index.records import Message, Rejection
+from core.config import Settings
+from core.records import Message, Rejection
 from index.writer import IndexWriterSession
-from search.config import Settings
 
 RUN_LOG = "runs.jsonl"
 # Without a terminal, one progress line this often (seconds) keeps cron logs short.

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from core.config import Settings
+from core.records import Message, Rejection, iso_utc
 from index.pipeline import parse_stream
-from index.records import Message, Rejection, iso_utc
-from search.config import Settings
 
 
 def _section(title: str, text: str) -> list[str]:

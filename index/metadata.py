@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import getaddresses, parseaddr
 
+from core.records import Author, RawMessage, Split
 from index.mime import Decoded, decode_header_value
-from index.records import Author, RawMessage, Split
 
 MONTHS = {m: i for i, m in enumerate(
     "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}

@@ -21,10 +21,10 @@ from email.message import Message as EmailMessage
 from email.policy import compat32
 from types import FunctionType
 
+from core.config import Settings
+from core.errors import MessageError
+from core.records import Attachment, CharsetReport, RawMessage
 from index import charset
-from index.records import Attachment, CharsetReport, RawMessage
-from search.config import Settings
-from search.errors import MessageError
 
 
 @dataclass(frozen=True, slots=True)

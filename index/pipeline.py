@@ -21,11 +21,11 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.config import Settings
+from core.errors import MessageError
+from core.records import Message, RawMessage, Rejection
 from index import metadata, mime
-from index.records import Message, RawMessage, Rejection
 from index.sources import iter_raw
-from search.config import Settings
-from search.errors import MessageError
 
 # Messages per task sent to a worker: big enough that pickling overhead stays small, small
 # enough that one slow message does not hold back many others.

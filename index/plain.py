@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from index.records import Block
+from core.records import Block
 
 _LINK_OPEN = re.compile(
     r"<(?:https?|ftp|mailto):[^>\s]*$|<[^<>\s@]+@[^<>\s]*$|<[^<>\s]+\s+at\s+[^<>\s]+$|<$",

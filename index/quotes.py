@@ -18,8 +18,8 @@ import html
 import re
 from dataclasses import dataclass
 
+from core.records import Block, Quote, Split
 from index import quote_markers as qm
-from index.records import Block, Quote, Split
 
 _ADDR = re.compile(r"[\w.+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}")
 _VERB_TAIL = re.compile(r"\s*(?:" + qm._VERBS + r")\s*[:：]?\s*$", re.IGNORECASE)

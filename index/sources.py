@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from index.records import RawMessage, Rejection, SourceRef
+from core.records import RawMessage, Rejection, SourceRef
 
 # A From_ line worth splitting on: sender, then an asctime date (normalisation.md §5.5).
 # Pipermail's sender is "x at y", hence the lazy match over spaces.

@@ -41,6 +41,9 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield, byte
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import SegmentWriter
 
+from core.config import Settings
+from core.errors import IndexLocked
+from core.records import Message
 from index import threads
 from index.catalog import (
     REPLY_PREFIX,
@@ -56,9 +59,6 @@ from index.catalog import (
 )
 from index.document import Identity, author_text, to_document
 from index.identity import Aliases, Observation, identity_row, resolve
-from index.records import Message
-from search.config import Settings
-from search.errors import IndexLocked
 from search.schema import SCHEMA, index_codec
 
 log = logging.getLogger(__name__)

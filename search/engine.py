@@ -29,12 +29,9 @@ from whoosh import index as windex
 from whoosh import query as wq
 
 import search.buffers  # noqa: F401  (mapped index files read in place, not copied)
-from search import matching
-from search.config import Settings
-from search.errors import IndexNotFound, QueryError
-from search.facets import FacetCounter, facet_values, filter_query
-from search.query import ParsedQuery, check_expansion, expanded_terms, parse
-from search.results import (
+from core.config import Settings
+from core.errors import IndexNotFound, QueryError
+from core.results import (
     SORTS,
     AuthorView,
     Hit,
@@ -45,6 +42,9 @@ from search.results import (
     ThreadView,
     snippet_html,
 )
+from search import matching
+from search.facets import FacetCounter, facet_values, filter_query
+from search.query import ParsedQuery, check_expansion, expanded_terms, parse
 from search.schema import SCHEMA, TEXT_ANALYZER
 
 SNIPPET_CHARS = 240

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from whoosh import query as wq
 
+from core.errors import QueryError
+from core.results import FacetValue
 from search.codec import field_terms, read_term
-from search.errors import QueryError
-from search.results import FacetValue
 from search.schema import FACET_FIELDS
 from search.segments import SegmentCache
 

@@ -20,7 +20,7 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.qparser import AndGroup, FieldAliasPlugin, MultifieldPlugin, QueryParser
 
-from search.errors import QueryError
+from core.errors import QueryError
 from search.schema import DEFAULT_FIELDS, FIELDS, SCHEMA
 
 # `all:` reaches every text a message holds in its body and subject.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from index.sample import generate
+from sample.generator import generate
 from tests.conftest import REPO
 
 pytest.importorskip("tantivy")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from search import config
-from search.errors import ConfigError
+from core import config
+from core.errors import ConfigError
 
 
 def test_settings_table_matches_the_dataclass() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 import pytest
 
-from search import config
-from search.cli import cli
+from core import config
+from govmail.cli import cli
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -20,7 +20,7 @@ MESSAGES = 300
 
 def govmail(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "search.cli", *args],
+        [sys.executable, "-m", "govmail.cli", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -43,7 +43,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
 
 def known_message() -> tuple[str, str]:
     """A thread-starting message of the sample and an 8-word run of its own words."""
-    from index.sample import generate
+    from sample.generator import generate
 
     for sample in generate(MESSAGES, seed=1):
         words = sample.original_text.split()
@@ -77,7 +77,7 @@ def test_stats_counts_the_archive(indexed: tuple[Path, dict[str, str]]) -> None:
 
 
 def test_web_finds_a_known_message(indexed: tuple[Path, dict[str, str]]) -> None:
-    from search.config import load
+    from core.config import load
     from web import create_app
 
     root, env = indexed

@@ -11,8 +11,8 @@ from __future__ import annotations
 from flask import Flask, Response
 from werkzeug.routing import PathConverter
 
-from search import config as config_module
-from search.config import Settings
+from core import config as config_module
+from core.config import Settings
 from search.engine import Engine
 
 # No inline script or style anywhere: app.js and style.css are the only code the pages run.
@@ -42,9 +42,9 @@ class IdPathConverter(PathConverter):
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """An app over the index of ``settings`` (``search.config.load()`` when None).
+    """An app over the index of ``settings`` (``core.config.load()`` when None).
 
-    Raises :class:`search.errors.IndexNotFound` when there is no index to serve.
+    Raises :class:`core.errors.IndexNotFound` when there is no index to serve.
     """
     from web import api, errors, feeds, pages
 

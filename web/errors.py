@@ -12,7 +12,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from search.errors import GovmailError, IndexNotFound, QueryError
+from core.errors import GovmailError, IndexNotFound, QueryError
 
 log = logging.getLogger(__name__)
 

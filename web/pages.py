@@ -27,9 +27,9 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 
-from search.config import Settings
+from core.config import Settings
+from core.results import FacetValue, Results, SearchRequest
 from search.engine import Engine
-from search.results import FacetValue, Results, SearchRequest
 from web import params
 
 bp = Blueprint("pages", __name__)

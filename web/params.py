@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
-from search.config import Settings
-from search.results import SearchRequest
+from core.config import Settings
+from core.results import SearchRequest
 
 # Facet name -> what the sidebar calls it; the order is the sidebar's order.
 FACETS: dict[str, str] = {

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from search.config import Settings
+from core.config import Settings
 from search.engine import Engine
 from tests.hardening import corpus
 

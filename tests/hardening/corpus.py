@@ -2,7 +2,7 @@
 
 Query and XSS tests need an index whose term dictionary is large enough that a
 careless wildcard or range would be expensive, and whose fields hold exactly the
-text a test put there. Messages are made as ``index.records.Message`` and written
+text a test put there. Messages are made as ``core.records.Message`` and written
 through the indexer's own ``index.document.to_document`` into ``search.schema.SCHEMA``,
 so the engine reads a real index in its real layout.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from core.records import Author, CharsetReport, Message, Quote, SourceRef
 from index.document import to_document
-from index.records import Author, CharsetReport, Message, Quote, SourceRef
 from search.codec import GovCodec
 from search.schema import SCHEMA
 

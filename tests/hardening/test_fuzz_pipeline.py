@@ -22,14 +22,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.config import Settings
+from core.records import Message, RawMessage, Rejection, SourceRef
+from core.results import SearchRequest
 from index.document import to_document
 from index.indexer import RunReport, index_paths
 from index.pipeline import parse_safely
-from index.records import Message, RawMessage, Rejection, SourceRef
 from index.sources import LINE_PIECE, iter_raw
-from search.config import Settings
 from search.engine import Engine
-from search.results import SearchRequest
 from tests.conftest import REPO
 from tests.hardening import hostile
 
@@ -237,7 +237,7 @@ CHILD = """
 import json, sys
 from pathlib import Path
 from index.indexer import index_paths
-from search.config import Settings
+from core.config import Settings
 
 def hwm():
     for line in open("/proc/self/status"):

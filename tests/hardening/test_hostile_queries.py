@@ -23,10 +23,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.config import Settings
+from core.config import Settings
+from core.errors import QueryError
+from core.results import SearchRequest
 from search.engine import Engine
-from search.errors import QueryError
-from search.results import SearchRequest
 from tests.conftest import REPO
 from tests.hardening.corpus import vocabulary
 
@@ -123,10 +123,10 @@ def test_engine_answers_costly_looking_queries_fast(wide_engine: Engine, name: s
 CHILD = """
 import sys, time
 from pathlib import Path
-from search.config import Settings
+from core.config import Settings
 from search.engine import Engine
-from search.errors import QueryError
-from search.results import SearchRequest
+from core.errors import QueryError
+from core.results import SearchRequest
 engine = Engine(Settings(index_dir=Path(sys.argv[1])))
 engine.search(SearchRequest(query="warm"))
 query = sys.stdin.read()

@@ -24,8 +24,8 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 
+from core.config import Settings
 from index.indexer import index_paths
-from search.config import Settings
 from tests.conftest import REPO
 from tests.hardening import hostile
 
@@ -254,8 +254,8 @@ def test_payload_comes_back_as_text(client: FlaskClient, i: int) -> None:
 
 @pytest.mark.parametrize("name", ["Doe <Jane>", "\"Quoted\" Name", "<script>alert(1)</script>"])
 def test_encoded_display_name_keeps_name_and_address(name: str) -> None:
+    from core.records import RawMessage, SourceRef
     from index.pipeline import parse_safely
-    from index.records import RawMessage, SourceRef
 
     data = (f"From: {encoded(name)} <hm@example.org>\nSubject: s\nMessage-ID: <n@x>\n\nbody\n")
     message = parse_safely(RawMessage(SourceRef("x"), data.encode(), "eml"), Settings())
@@ -264,8 +264,8 @@ def test_encoded_display_name_keeps_name_and_address(name: str) -> None:
 
 def test_a_wholly_encoded_from_still_gives_its_address() -> None:
     # No address outside the encoded words: the decoded text is all there is to parse.
+    from core.records import RawMessage, SourceRef
     from index.pipeline import parse_safely
-    from index.records import RawMessage, SourceRef
 
     data = f"From: {encoded('Jane Doe <jane@example.org>')}\nMessage-ID: <w@x>\n\nbody\n"
     message = parse_safely(RawMessage(SourceRef("x"), data.encode(), "eml"), Settings())

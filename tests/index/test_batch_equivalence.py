@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
+from core.config import Settings
+from core.records import Message, SourceRef
 from index import threads
 from index.catalog import Catalog, merge_lists
 from index.identity import Aliases, Observation, identity_row, resolve
 from index.pipeline import parse_stream
-from index.records import Message, SourceRef
-from index.sample import write_sample
 from index.writer import IndexWriterSession, _node
-from search.config import Settings
+from sample.generator import write_sample
 from tests.index.test_writer import make_message
 
 MESSAGES = 2000

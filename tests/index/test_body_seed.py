@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.records import Quote
 from index.body import split_body
-from index.records import Quote
 
 GMAIL_ID = "954259bd1002180526g4fbed642yc22d7f6d4ef5cdf2@mail.gmail.com"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.records import CharsetReport
 from index.charset import codec_for, repair_mojibake, to_text
-from index.records import CharsetReport
 
 SEED_META = b'<html><head><meta content="text/html;charset=ISO-8859-1" http-equiv="Content-Type"></head>'
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.config import Settings
+from core.records import Message, Rejection
 from index.pipeline import parse_stream
-from index.records import Message, Rejection
-from search.config import Settings
 
 pytestmark = pytest.mark.corpora
 

@@ -19,8 +19,8 @@ from whoosh import index as whoosh_index
 from whoosh.qparser import QueryParser
 
 from index.catalog import Catalog
-from index.sample import SampleMessage, generate, write_maildir, write_mbox
 from index.writer import CRASH_HOOK
+from sample.generator import SampleMessage, generate, write_maildir, write_mbox
 from tests.conftest import REPO
 from tests.index.test_indexer import bare
 
@@ -50,7 +50,7 @@ def _archive(tmp: Path, truth: list[SampleMessage], batch: int, timeout: float =
 
 def _reindex(config: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "--config", str(config), "reindex"],
+        [sys.executable, "-m", "govmail.cli", "--config", str(config), "reindex"],
         cwd=REPO,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
@@ -183,7 +183,7 @@ def test_serving_while_reindexing(tmp_path: Path) -> None:
     port = _free_port()
     log = open(tmp_path / "serve.log", "wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "--config", str(config), "serve", "--port",
+        [sys.executable, "-m", "govmail.cli", "--config", str(config), "serve", "--port",
          str(port), "--threads", "4"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=log,
     )
@@ -241,7 +241,7 @@ def test_watch_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     truth = _truth(30, 35)
     config = _archive(tmp_path, truth, batch=100)
     watch = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "--config", str(config), "watch", "--every", "1h"],
+        [sys.executable, "-m", "govmail.cli", "--config", str(config), "watch", "--every", "1h"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     assert watch.stderr is not None

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from core.config import Settings
+from core.records import Message, Rejection
 from index.pipeline import parse_stream
-from index.records import Message, Rejection
-from search.config import Settings
 from tests.conftest import DATA
 
 MESSAGES = DATA / "messages"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from core.records import Block
 from index.html import html_blocks
-from index.records import Block
 
 
 def test_paragraphs_breaks_entities_and_nfc() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
+from core.config import Settings
+from core.errors import ConfigError
 from index.document import Identity
 from index.identity import Aliases, Observation, normalize_name, resolve
 from index.writer import IndexWriterSession
-from search.config import Settings
-from search.errors import ConfigError
 from tests.conftest import DATA
 from tests.index.test_writer import make_message
 
@@ -102,7 +102,7 @@ def test_similar_addresses_of_different_people_stay_apart(
 
 
 def test_the_sample_archive_resolves_to_its_true_authors() -> None:
-    from index.sample import generate
+    from sample.generator import generate
 
     messages = [m for m in generate(3000, 1) if m.message_id]
     resolution = resolve(Observation(m.message_id, m.author_name, m.author_email)

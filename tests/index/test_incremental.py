@@ -10,11 +10,11 @@ import pytest
 from whoosh import index as whoosh_index
 
 import index.incremental as incremental
+from core.config import Settings, SourceConfig
+from core.errors import ConfigError
 from index.catalog import Catalog
 from index.incremental import parse_interval, reindex_configured, watch_configured
-from index.sample import SampleMessage, generate, write_maildir, write_mbox
-from search.config import Settings, SourceConfig
-from search.errors import ConfigError
+from sample.generator import SampleMessage, generate, write_maildir, write_mbox
 from tests.index.test_indexer import bare
 
 

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from whoosh import index as whoosh_index
 
+from core.config import Settings
+from core.records import Rejection, SourceRef
+from govmail.cli import cli
 from index.indexer import RunReport, index_paths, run_lines
-from index.records import Rejection, SourceRef
-from index.sample import generate, write_sample
-from search.cli import cli
-from search.config import Settings
+from sample.generator import generate, write_sample
 
 MESSAGES = 300
 SEED = 7

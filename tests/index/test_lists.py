@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import Settings
+from core.records import RawMessage, SourceRef
 from index.pipeline import parse_one
-from index.records import RawMessage, SourceRef
-from search.config import Settings
 
 HEAD = b"From: Anriette Esterhuysen <anriette@example.org>\nMessage-ID: <l1@example.org>\n" \
        b"Date: Tue, 02 Mar 2010 10:00:00 +0000\n"

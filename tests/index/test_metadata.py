@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.records import iso_utc
 from index.metadata import (
     clean_id,
     gmail_id_time,
@@ -17,7 +18,6 @@ from index.metadata import (
     parse_date,
 )
 from index.mime import decode_header_value
-from index.records import iso_utc
 from tests.conftest import DATA
 
 HEADERS = DATA / "headers"

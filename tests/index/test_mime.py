@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import Settings
+from core.errors import MessageError
+from core.records import Attachment, RawMessage, SourceRef
 from index.mime import decode, decode_header_value
-from index.records import Attachment, RawMessage, SourceRef
-from search.config import Settings
-from search.errors import MessageError
 
 
 def _decode(data: bytes, settings: Settings | None = None):

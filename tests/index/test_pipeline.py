@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from core.config import Settings
+from core.errors import MessageError
+from core.records import Message, RawMessage, Rejection, SourceRef
 from index import pipeline
 from index.pipeline import parse_one, parse_safely, parse_stream
-from index.records import Message, RawMessage, Rejection, SourceRef
-from search.config import Settings
-from search.errors import MessageError
 from tests.conftest import DATA
 
 SOURCES = DATA / "sources"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from core.records import Block
 from index.plain import plain_blocks, quote_prefix
-from index.records import Block
 
 
 def test_quote_prefix_spacing() -> None:

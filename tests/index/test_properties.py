@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.config import Settings
+from core.records import Message, RawMessage, Rejection, SourceRef
 from index.charset import to_text
 from index.metadata import parse_date
 from index.mime import decode_header_value
 from index.pipeline import parse_safely
-from index.records import Message, RawMessage, Rejection, SourceRef
-from search.config import Settings
 from tests.conftest import DATA
 
 SETTINGS = Settings(parse_timeout=5.0)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.records import Block, Quote, Split
 from index.body import split_body
 from index.quotes import attribution_author, clean_name, split
-from index.records import Block, Quote, Split
 
 
 def _plain(text: str) -> Split:

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from index.sample import (
+from govmail.cli import cli
+from sample.generator import (
     LISTS,
     SampleMessage,
     _Generator,
@@ -29,7 +30,6 @@ from index.sample import (
     write_mbox,
     write_sample,
 )
-from search.cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
 N = 1000
@@ -307,7 +307,7 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
 def test_output_does_not_depend_on_hash_seed() -> None:
     # Set iteration order changes with PYTHONHASHSEED; a generator that leaked it
     # would pass the in-process determinism test and still differ between runs.
-    script = ("import hashlib; from index.sample import generate; h = hashlib.sha256()\n"
+    script = ("import hashlib; from sample.generator import generate; h = hashlib.sha256()\n"
               "for m in generate(300, 4): h.update(m.raw)\nprint(h.hexdigest())")
     digests = {
         subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.config import Settings
+from core.records import Message
 from index.pipeline import parse_stream
-from index.records import Message
-from search.config import Settings
 from tests.conftest import SEED
 
 TEXT_FIELDS = ("original_text", "quoted_text", "signature", "footer", "subject")

@@ -6,7 +6,7 @@ import gzip
 import shutil
 from pathlib import Path
 
-from index.records import RawMessage, Rejection, SourceRef
+from core.records import RawMessage, Rejection, SourceRef
 from index.sources import iter_raw, pipermail_list, sniff
 from tests.conftest import DATA
 

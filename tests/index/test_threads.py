@@ -7,9 +7,9 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from core.config import Settings
 from index.threads import SUBJECT_WINDOW, Node, roots, thread_ids
 from index.writer import IndexWriterSession
-from search.config import Settings
 from tests.index.test_writer import make_message
 
 DAY = 86400.0

@@ -7,8 +7,8 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 import index.writer as writer
+from core.config import Settings
 from index.writer import IndexWriterSession
-from search.config import Settings
 from search.schema import SCHEMA
 from tests.index.test_writer import make_message, stored
 

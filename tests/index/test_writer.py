@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
+from core.config import Settings
+from core.errors import IndexLocked
+from core.records import Author, CharsetReport, Message, SourceRef
 from index.catalog import Catalog
-from index.records import Author, CharsetReport, Message, SourceRef
 from index.writer import IndexWriterSession, WriterLock, document_count
-from search.config import Settings
-from search.errors import IndexLocked
 from tests.conftest import REPO
 
 BASE = datetime(2010, 2, 18, 13, 26, tzinfo=UTC)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from whoosh import index as windex
 
+from core.records import Author, CharsetReport, Message, Quote, SourceRef
 from index.document import Identity, to_document
-from index.records import Author, CharsetReport, Message, Quote, SourceRef
 from search.codec import GovCodec
 from search.schema import SCHEMA
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from index.records import Message
-from search.config import Settings
+from core.config import Settings
+from core.records import Message
 from search.engine import Engine
 from tests.search.archive import build_messages, write_index
 

@@ -1,4 +1,4 @@
-"""Generated archives for the search tests: `index.sample` ground truth -> Message -> index.
+"""Generated archives for the search tests: `sample.generator` ground truth -> Message -> index.
 
 The records are the generator's ground truth, not the parser's output, so these tests
 measure the search layer alone: a parsing mistake cannot make a ranking look better
@@ -12,9 +12,9 @@ from pathlib import Path
 
 from whoosh import index as windex
 
+from core.records import Author, CharsetReport, Message, Quote, SourceRef
 from index.document import Identity, to_document
-from index.records import Author, CharsetReport, Message, Quote, SourceRef
-from index.sample import SampleMessage, generate
+from sample.generator import SampleMessage, generate
 from search.codec import GovCodec
 from search.schema import SCHEMA
 

@@ -11,12 +11,12 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from search.cli import cli
+from core.results import SearchRequest
+from govmail.cli import cli
 from search.engine import Engine
-from search.results import SearchRequest
 from tests.conftest import REPO
 
-SCHEMA_PATH = REPO / "search" / "result.schema.json"
+SCHEMA_PATH = REPO / "core" / "result.schema.json"
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from whoosh import index as windex
 
+from core.config import Settings
+from core.errors import IndexNotFound, QueryError
+from core.records import Message
+from core.results import FacetValue, SearchRequest
 from index.document import to_document
-from index.records import Message
 from search.codec import GovCodec
-from search.config import Settings
 from search.engine import Engine
-from search.errors import IndexNotFound, QueryError
-from search.results import FacetValue, SearchRequest
 from tests.search.archive import identity
 
 

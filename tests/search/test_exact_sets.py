@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from index.records import Message
+from core.records import Message
+from core.results import SearchRequest
 from search.engine import Engine
-from search.results import SearchRequest
 
 
 def found(engine: Engine, query: str, **options: object) -> set[str]:

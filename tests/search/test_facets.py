@@ -13,11 +13,11 @@ from collections import Counter
 
 import pytest
 
-from index.records import Message
-from search.config import Settings
+from core.config import Settings
+from core.records import Message
+from core.results import SearchRequest
 from search.engine import Engine
 from search.facets import FACET_NAMES
-from search.results import SearchRequest
 from search.schema import TEXT_ANALYZER
 from tests.search.sampled import identity, sample_messages, write_index
 

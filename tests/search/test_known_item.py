@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 import index.document as document_module
-import index.sample as sample_module
+import sample.generator as sample_module
 import search.schema as schema_module
 import tests.search.sampled as sampled_module
-from index.records import Message
-from search.config import Settings
+from core.config import Settings
+from core.records import Message
+from core.results import SearchRequest
 from search.engine import Engine
-from search.results import SearchRequest
 from search.schema import TEXT_ANALYZER
 from tests.search.sampled import sample_messages, write_index
 

@@ -15,11 +15,11 @@ import pytest
 from whoosh import index as windex
 from whoosh import query as wq
 
+from core.config import Settings
+from core.records import Message
 from index.document import to_document
-from index.records import Message
 from search import matching
 from search.codec import GovCodec, term_postings
-from search.config import Settings
 from search.engine import Engine
 from search.facets import filter_query
 from search.query import parse
@@ -172,7 +172,7 @@ def test_a_phrase_on_a_field_without_positions_goes_to_whoosh() -> None:
 
 
 def test_engine_pages_match_whoosh_pages(built: tuple[list[Message], Engine]) -> None:
-    from search.results import SearchRequest
+    from core.results import SearchRequest
 
     messages, engine = built
     text = " ".join(words_of(messages[10].original_text)[:1])

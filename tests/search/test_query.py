@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.errors import QueryError
+from core.errors import QueryError
 from search.query import parse
 
 

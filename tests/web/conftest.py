@@ -17,10 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from whoosh import index as whoosh_index
 
+from core.config import Settings
+from core.records import Author, CharsetReport, Message, Quote, SourceRef
 from index.document import Identity, to_document
-from index.records import Author, CharsetReport, Message, Quote, SourceRef
 from search.codec import GovCodec
-from search.config import Settings
 from search.schema import SCHEMA
 from tests.conftest import DATA
 

@@ -1,7 +1,7 @@
 """The JSON API, the Atom feed and the OpenSearch description, over the real Engine.
 
 The API must answer with the CLI's shapes: ``Results.to_json()`` and the views'
-``to_json()``, checked against the engine itself and against search/result.schema.json.
+``to_json()``, checked against the engine itself and against core/result.schema.json.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from search.results import SearchRequest
+from core.results import SearchRequest
 from tests.conftest import REPO
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
-RESULT_SCHEMA = REPO / "search" / "result.schema.json"
+RESULT_SCHEMA = REPO / "core" / "result.schema.json"
 
 
 def without_timing(data: dict[str, object]) -> dict[str, object]:
@@ -167,7 +167,7 @@ def test_api_search_equals_the_cli_json(web_index: Path, client: FlaskClient) ->
     """DESIGN: `govmail search --format json` and GET /api/search return the same object."""
     from click.testing import CliRunner
 
-    from search.cli import cli
+    from govmail.cli import cli
 
     shown = CliRunner().invoke(
         cli, ["search", "governments", "--index", str(web_index), "--format", "json"],

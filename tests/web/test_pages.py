@@ -13,9 +13,9 @@ from bs4 import BeautifulSoup, Tag
 from flask.testing import FlaskClient
 from whoosh import index as whoosh_index
 
+from core.config import Settings
 from index.document import to_document
 from search.codec import GovCodec
-from search.config import Settings
 from tests.web.conftest import build_index, fixture_messages, to_message
 
 ALL_IDS = [spec["id"] for spec in fixture_messages()]

@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 
-from search.config import Settings
+from core.config import Settings
 from tests.conftest import REPO
 
 XSS_SUBJECT = '<script>alert("subject")</script> cooperation'

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from search.errors import ConfigError
+from core.errors import ConfigError
 
 
 def default_index_dir(env: dict[str, str] | None = None) -> Path:

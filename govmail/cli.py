@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from search import config as config_module
-from search.errors import GovmailError, QueryError
+from core import config as config_module
+from core.errors import GovmailError, QueryError
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> config_module.Settings:
@@ -89,7 +89,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 @reports_errors
 def sample(outdir: Path, messages: int, seed: int, formats: str) -> None:
     """Write a deterministic, realistic governance-list archive to OUTDIR."""
-    from index.sample import write_sample
+    from sample.generator import write_sample
 
     chosen = {"mbox", "maildir", "eml", "body"} if formats == "all" else set(formats.split(","))
     summary = write_sample(outdir, messages=messages, seed=seed, formats=chosen)
@@ -196,7 +196,7 @@ def search_command(ctx: click.Context, query: tuple[str, ...], index_dir: Path |
     Bare words search the authors' own words and subjects; see the README for
     quoted:, all:, from:, subject:, list:, thread:, id:, quotes:, group: and date:.
     """
-    from search.output import run_search
+    from govmail.output import run_search
 
     settings = _settings(ctx, index_dir=index_dir)
     found = run_search(settings, " ".join(query), limit=limit, page=page, sort=sort, fmt=fmt,
@@ -213,7 +213,7 @@ def search_command(ctx: click.Context, query: tuple[str, ...], index_dir: Path |
 @reports_errors
 def stats(ctx: click.Context, index_dir: Path | None, fmt: str) -> None:
     """Print messages, authors, lists, date range and index size."""
-    from search.output import run_stats
+    from govmail.output import run_stats
 
     run_stats(_settings(ctx, index_dir=index_dir), fmt=fmt, out=sys.stdout)
 

@@ -1,7 +1,7 @@
 """The records a search returns, and THE JSON shape of results (DESIGN.md).
 
 The CLI's ``--format json`` and the web API both print :meth:`Results.to_json`;
-``search/result.schema.json`` pins that shape and tests check both against it.
+``core/result.schema.json`` pins that shape and tests check both against it.
 Views of single messages, threads and authors live here too, each with ``to_json``.
 """
 

@@ -1,7 +1,7 @@
 """The typed records that flow one way through the ingestion pipeline.
 
 Each stage returns a new frozen record; only :class:`Message` leaves ``index/``.
-A stage that cannot go on raises :class:`search.errors.MessageError`; the pipeline
+A stage that cannot go on raises :class:`core.errors.MessageError`; the pipeline
 turns that (or any unexpected exception) into a :class:`Rejection`, so that
 ``read == recorded + duplicates + rejected`` holds by construction.
 """

@@ -12,10 +12,10 @@ from typing import IO
 
 import click
 
-from search.config import Settings
+from core.config import Settings
+from core.errors import QueryError
+from core.results import Hit, Results, SearchRequest
 from search.engine import Engine
-from search.errors import QueryError
-from search.results import Hit, Results, SearchRequest
 
 FACETS_SHOWN = 10
 

@@ -1,0 +1,1 @@
+"""Search engines behind one seam: each subpackage implements ``search.backend``'s Reader and Writer."""
