@@ -121,7 +121,7 @@ def run_size(messages: int, args: argparse.Namespace, sections: set[str]) -> dic
         from core.config import Settings
 
         if not state["built"]:
-            from index.writer import document_count
+            from backends.whoosh.store import document_count
 
             # An index left by an earlier run of the same size and seed serves the
             # other sections, so that they can be re-measured without re-indexing.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from whoosh.analysis import STOP_WORDS
+from backends.whoosh.schema import STOP_WORDS
 
 WORD = re.compile(r"[a-z]{3,}")
 # Words the query languages read as operators, whatever their case in the corpus.

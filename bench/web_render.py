@@ -18,7 +18,6 @@ import statistics
 import time
 from pathlib import Path
 
-from search.codec import GovCodec
 from tests.conftest import REPO
 
 OUT = REPO / "bench" / "out"
@@ -26,28 +25,21 @@ TARGET_MS = 150.0
 
 
 def build_index(directory: Path, messages: int, seed: int = 1) -> Path:
-    from whoosh import index as whoosh_index
-
-    from index.document import Identity, to_document
+    from index.document import Identity
     from sample.generator import generate
-    from search.schema import SCHEMA
+    from tests.indexing import write_messages
     from tests.search.sampled import to_message
 
-    directory.mkdir(parents=True, exist_ok=True)
-    ix = whoosh_index.create_in(str(directory), SCHEMA)
-    seen: set[str] = set()
+    seen: dict[str, tuple] = {}
     started = time.perf_counter()
-    with ix.writer(limitmb=256, codec=GovCodec()) as writer:
-        for sample in generate(messages, seed):
-            message = to_message(sample)
-            if message.message_id in seen:
-                continue
-            seen.add(message.message_id)
-            identity = Identity(
-                name=sample.author_name or sample.author_email or "(unknown)",
-                email=sample.author_email,
-            )
-            writer.add_document(**to_document(message, identity))
+    for sample in generate(messages, seed):
+        message = to_message(sample)
+        identity = Identity(
+            name=sample.author_name or sample.author_email or "(unknown)",
+            email=sample.author_email,
+        )
+        seen.setdefault(message.message_id, (message, identity))
+    write_messages(directory, seen.values())
     print(
         f"indexed {len(seen):,} messages in {time.perf_counter() - started:.0f} s into {directory}"
     )

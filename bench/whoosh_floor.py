@@ -2,7 +2,7 @@
 
 Owns the measurement behind issue 7's "where a target cannot be met with Whoosh, show the
 measurement that proves it": what Whoosh's ``add_document`` and ``commit`` cost a message
-with the real schema (:data:`search.schema.SCHEMA`), and what each field or option adds.
+with the real schema (:data:`backends.whoosh.schema.SCHEMA`), and what each field or option adds.
 
 The documents are built once and cached under ``--cache`` (default /tmp/whoosh-floor): a
 sample archive (:func:`sample.generator.write_sample`, mbox), parsed by
@@ -28,8 +28,8 @@ Variants (``--variants``, comma-separated; default all):
 - ``no-positions-all``: every TEXT field without positions (no phrase search at all);
 - ``text-only``: only the five TEXT fields (as in SCHEMA), every other field dropped;
 - ``no-text``: the TEXT fields dropped, every ID/KEYWORD/DATETIME/STORED field kept;
-- ``codec``: ``real`` with govmail's postings format (``search.schema.index_codec()``,
-  search/codec.py) instead of whoosh3's;
+- ``codec``: ``real`` with govmail's postings format (``backends.whoosh.schema.index_codec()``,
+  backends/whoosh/codec.py) instead of whoosh3's;
 - ``patched``, ``patched-procs2``: ``real``/``real-procs2`` as govmail's writer runs them
   (``index.writer`` imported, so its two Whoosh patches apply; govmail's postings format;
   FileStorage without mmap; ``gc.freeze()`` around the writer, as ``IndexWriterSession``
@@ -150,7 +150,7 @@ def _text_fields(schema: Any) -> tuple[str, ...]:
 def _unpositioned(_name: str, old: Any) -> Any:
     from whoosh import fields
 
-    from search.schema import TEXT_ANALYZER
+    from backends.whoosh.schema import TEXT_ANALYZER
 
     return fields.TEXT(analyzer=TEXT_ANALYZER, phrase=False, stored=old.stored,
                        field_boost=old.format.field_boost)
@@ -159,7 +159,7 @@ def _unpositioned(_name: str, old: Any) -> Any:
 def _unstored(_name: str, old: Any) -> Any:
     from whoosh import fields
 
-    from search.schema import TEXT_ANALYZER
+    from backends.whoosh.schema import TEXT_ANALYZER
 
     return fields.TEXT(analyzer=TEXT_ANALYZER, phrase=old.format.supports("positions"),
                        stored=False, field_boost=old.format.field_boost)
@@ -167,7 +167,7 @@ def _unstored(_name: str, old: Any) -> Any:
 
 def variant_schema(variant: str) -> tuple[Any, tuple[str, ...]]:
     """(schema, fields to drop from every document) of an indexing variant."""
-    from search.schema import SCHEMA
+    from backends.whoosh.schema import SCHEMA
 
     base = variant.removesuffix("-procs2")
     if base in ("real", "codec", "patched"):
@@ -237,7 +237,7 @@ def index_variant(variant: str, docs: list[Document], workdir: Path) -> Run:
         cpu0, wall0 = _cpu(), time.perf_counter()
         options: dict[str, Any] = {"limitmb": WRITER_MB}
         if patched or variant == "codec":
-            from search.schema import index_codec
+            from backends.whoosh.schema import index_codec
 
             options["codec"] = index_codec()
         if procs > 1:
@@ -265,7 +265,7 @@ def index_variant(variant: str, docs: list[Document], workdir: Path) -> Run:
 
 def analyze_variant(variant: str, docs: list[Document]) -> Run:
     """Only the analyzer over every TEXT field (positions on), tokens counted per field."""
-    from search.schema import SCHEMA, TEXT_ANALYZER
+    from backends.whoosh.schema import SCHEMA, TEXT_ANALYZER
 
     names = _text_fields(SCHEMA)
     counts = dict.fromkeys(names, 0)

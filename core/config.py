@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,36 +34,58 @@ class SourceConfig:
 
 @dataclass(frozen=True, slots=True)
 class Setting:
+    """A setting's documentation: its name, help and configuration-file section.
+
+    Its default is the Settings dataclass's, written once there.
+    """
+
     name: str
-    default: Any
     help: str
     section: str = ""
 
+    @property
+    def default(self) -> Any:
+        found = {f.name: f for f in fields(Settings)}[self.name]
+        return None if found.default is MISSING else found.default
 
-# One table; Settings below mirrors it and a test checks that they agree.
+
+# One table of the settings a file or the environment may set; Settings below holds them.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("index_dir", None, "Index directory (default $XDG_DATA_HOME/govmail/index)."),
-    Setting("aliases", None, "CSV or TOML file of author aliases, affiliations and groups."),
-    Setting("jobs", 0, "Parser worker processes for indexing (0 = one per core)."),
-    Setting("batch_size", 10000, "Messages per index commit during bulk indexing (at most 10000)."),
-    Setting("lock_timeout", 30.0, "Seconds a writer waits for another writer's lock."),
-    Setting("max_message_bytes", 25 * 1024 * 1024, "Largest message parsed in full.", "limits"),
-    Setting("max_mime_depth", 32, "Deepest multipart nesting followed.", "limits"),
-    Setting("max_mime_parts", 1000, "Most MIME parts read from one message.", "limits"),
-    Setting("max_html_depth", 400, "Deepest HTML element nesting converted to text.", "limits"),
-    Setting("max_text_chars", 2_000_000, "Longest body text kept per message.", "limits"),
-    Setting("parse_timeout", 20.0, "Seconds one message may take to parse.", "limits"),
-    Setting("obfuscate_addresses", True, "Hide e-mail addresses on web pages.", "web"),
-    Setting("page_size", 20, "Hits per page.", "web"),
-    Setting("max_page_size", 100, "Largest page size a client may ask for.", "web"),
-    Setting("max_query_length", 1000, "Longest query accepted, in characters.", "web"),
-    Setting("max_query_terms", 64, "Most terms a query may expand to (wildcards included).", "web"),
-    Setting("max_page", 500, "Deepest result page served.", "web"),
+    Setting("backend", "Search engine: whoosh (embedded, one directory) or opensearch."),
+    Setting("index_dir", "Index directory (default $XDG_DATA_HOME/govmail/index)."),
+    Setting("aliases", "CSV or TOML file of author aliases, affiliations and groups."),
+    Setting("jobs", "Parser worker processes for indexing (0 = one per core)."),
+    Setting("batch_size", "Messages per index commit during bulk indexing (at most 10000)."),
+    Setting("lock_timeout", "Seconds a writer waits for another writer's lock."),
+    Setting("max_message_bytes", "Largest message parsed in full.", "limits"),
+    Setting("max_mime_depth", "Deepest multipart nesting followed.", "limits"),
+    Setting("max_mime_parts", "Most MIME parts read from one message.", "limits"),
+    Setting("max_html_depth", "Deepest HTML element nesting converted to text.", "limits"),
+    Setting("max_text_chars", "Longest body text kept per message.", "limits"),
+    Setting("parse_timeout", "Seconds one message may take to parse.", "limits"),
+    Setting("obfuscate_addresses", "Hide e-mail addresses on web pages.", "web"),
+    Setting("page_size", "Hits per page.", "web"),
+    Setting("max_page_size", "Largest page size a client may ask for.", "web"),
+    Setting("max_query_length", "Longest query accepted, in characters.", "web"),
+    Setting("max_query_terms", "Most terms a query may expand to (wildcards included).", "web"),
+    Setting("max_page", "Deepest result page served.", "web"),
+    Setting("opensearch_url", "OpenSearch node URLs (several: any may answer).", "opensearch"),
+    Setting("opensearch_index", "OpenSearch index (or alias) holding the messages.", "opensearch"),
+    Setting("opensearch_shards", "Primary shards of a new OpenSearch index.", "opensearch"),
+    Setting("opensearch_replicas", "Replicas of each shard of a new OpenSearch index.",
+            "opensearch"),
+    Setting("opensearch_verify_certs", "Verify the nodes' TLS certificates (https URLs).",
+            "opensearch"),
+    Setting("opensearch_ca_file", "CA certificates file for the nodes' TLS.", "opensearch"),
+    Setting("opensearch_credentials_file", "File holding user:password for the cluster "
+            "(else $GOVMAIL_OPENSEARCH_USER and $GOVMAIL_OPENSEARCH_PASSWORD); never logged.",
+            "opensearch"),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    backend: str = "whoosh"
     index_dir: Path = field(default_factory=default_index_dir)
     aliases: Path | None = None
     jobs: int = 0
@@ -81,6 +103,13 @@ class Settings:
     max_query_length: int = 1000
     max_query_terms: int = 64
     max_page: int = 500
+    opensearch_url: tuple[str, ...] = ("http://127.0.0.1:9200",)
+    opensearch_index: str = "govmail"
+    opensearch_shards: int = 3
+    opensearch_replicas: int = 1
+    opensearch_verify_certs: bool = True
+    opensearch_ca_file: Path | None = None
+    opensearch_credentials_file: Path | None = None
     sources: tuple[SourceConfig, ...] = ()
     config_path: Path | None = None
 
@@ -106,6 +135,9 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "tuple[str, ...]":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(v).strip() for v in items if str(v).strip())
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name!r}: cannot use {value!r} ({exc})") from exc
     return value
@@ -130,6 +162,9 @@ def load(config_path: str | Path | None = None, env: dict[str, str] | None = Non
         for key, value in data.items():
             if key in ("limits", "web", "index") and isinstance(value, dict):
                 flat.update(value)
+            elif key == "opensearch" and isinstance(value, dict):
+                # [opensearch] url = [...], index = "..." are the opensearch_* settings.
+                flat.update({f"opensearch_{k}": v for k, v in value.items()})
             elif key == "source":
                 continue
             else:
@@ -153,8 +188,9 @@ def load(config_path: str | Path | None = None, env: dict[str, str] | None = Non
             )
         if "index_dir" in values and values["index_dir"] is not None:
             values["index_dir"] = (base / values["index_dir"]).resolve()
-        if values.get("aliases") is not None:
-            values["aliases"] = (base / values["aliases"]).resolve()
+        for key in ("aliases", "opensearch_ca_file", "opensearch_credentials_file"):
+            if values.get(key) is not None:
+                values[key] = (base / values[key]).resolve()
     for setting in SETTINGS:
         env_value = env.get(f"GOVMAIL_{setting.name.upper()}")
         if env_value is not None:

@@ -1,10 +1,23 @@
-"""The one exception tree of govmail: every error a user can cause is a GovmailError."""
+"""The one exception tree of govmail: every error a user can cause is a GovmailError.
+
+Each class carries the exit status the command line leaves with (the README's error
+table); ``govmail/cli.py`` is the one place that turns an exception into a line and a status.
+"""
 
 from __future__ import annotations
+
+# Statuses that are not errors: a search with no hits, an inspect that reported messages.
+NOTHING_FOUND = 1
+# The operating system refused a file operation (a path, a permission, a full disk): EX_IOERR.
+IO_ERROR = 74
+# Anything govmail did not raise on purpose: a bug, reported as one line (EX_SOFTWARE).
+INTERNAL = 70
 
 
 class GovmailError(Exception):
     """Root of every error govmail raises on purpose; the CLI prints it as one line."""
+
+    exit_status = 2
 
 
 class QueryError(GovmailError):
@@ -18,13 +31,19 @@ class QueryError(GovmailError):
 class IndexNotFound(GovmailError):
     """No index exists at the configured directory."""
 
+    exit_status = 3
+
 
 class IndexLocked(GovmailError):
     """Another writer holds the index and did not let go within the timeout."""
 
+    exit_status = 4
+
 
 class SourceError(GovmailError):
     """A source path that cannot be read at all."""
+
+    exit_status = 5
 
 
 class MessageError(GovmailError):

@@ -1,22 +1,25 @@
 """The ``govmail`` command line: the composition root of index, search and web.
 
 Each command imports what it needs inside its body, so ``govmail search`` starts
-without loading Flask or the ingestion pipeline. Errors a user can cause arrive as
-:class:`GovmailError` and leave as one ``Error: ...`` line on stderr.
+without loading Flask or the ingestion pipeline. :class:`_Boundary` is the one place
+where an exception becomes output: a :class:`GovmailError` leaves as one ``Error: ...``
+line on stderr and its class's exit status (``core/errors.py``, the README's error
+table); anything else is a bug and leaves as one line and status 70, with the traceback
+only under ``--verbose``. Logging is configured here, once.
 """
 
 from __future__ import annotations
 
-import functools
+import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from core import config as config_module
-from core.errors import GovmailError, QueryError
+from core import logs
+from core.errors import INTERNAL, IO_ERROR, NOTHING_FOUND, GovmailError, QueryError
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> config_module.Settings:
@@ -24,21 +27,36 @@ def _settings(ctx: click.Context, **overrides: Any) -> config_module.Settings:
     return base.with_overrides(**overrides)
 
 
-def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn GovmailError into a one-line message; bad queries exit 2, other errors 1."""
+class _Boundary(click.Group):
+    """Every command runs inside this: errors become one line and a documented status."""
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return func(*args, **kwargs)
+            return super().invoke(ctx)
         except QueryError as exc:
             click.echo(f"Error: bad query: {exc}", err=True)
-            sys.exit(2)
+            ctx.exit(exc.exit_status)
         except GovmailError as exc:
             click.echo(f"Error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
+            ctx.exit(exc.exit_status)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            ctx.exit(130)
+        except OSError as exc:
+            # The machine said no (a path, a permission, a full disk): its words, once.
+            where = f" {exc.filename}" if exc.filename else ""
+            click.echo(f"Error: cannot use{where}: {exc.strerror or exc}", err=True)
+            ctx.exit(IO_ERROR)
+        except Exception as exc:  # the boundary: a bug must still be one line, not a traceback
+            logging.getLogger("govmail").debug("internal error", exc_info=True)
+            click.echo(
+                f"Error: internal error: {type(exc).__name__}: {exc} "
+                "(run with --verbose for the traceback)",
+                err=True,
+            )
+            ctx.exit(INTERNAL)
 
 
 index_option = click.option(
@@ -51,7 +69,7 @@ index_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -59,19 +77,21 @@ index_option = click.option(
     default=None,
     help="Configuration file (default: $GOVMAIL_CONFIG).",
 )
+@click.option("--verbose", "-v", count=True,
+              help="Log progress and timings to stderr (-vv: debug). Default: $GOVMAIL_LOG, "
+              "else warnings only.")
+@click.option("--quiet", "-q", is_flag=True, help="Log errors only.")
 @click.version_option(package_name="govmail")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None) -> None:
+def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool) -> None:
     """govmail: search the mailing-list archives of Internet governance.
 
     Typical use: `govmail index ARCHIVE...` once, `govmail serve` to browse,
     `govmail search QUERY` from the shell, and `govmail reindex` from cron.
     """
     ctx.ensure_object(dict)
-    try:
-        ctx.obj["settings"] = config_module.load(config_path)
-    except GovmailError as exc:
-        raise click.ClickException(str(exc)) from exc
+    logs.configure(logs.level_for(verbose, quiet))
+    ctx.obj["settings"] = config_module.load(config_path)
 
 
 # ---- ingestion ---------------------------------------------------------------
@@ -86,7 +106,6 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 @click.option("--format", "formats", default="mbox", show_default=True,
               help="Comma-separated output forms: mbox, maildir, eml, body (header-less HTML "
               "bodies), or all.")
-@reports_errors
 def sample(outdir: Path, messages: int, seed: int, formats: str) -> None:
     """Write a deterministic, realistic governance-list archive to OUTDIR."""
     from sample.generator import write_sample
@@ -102,7 +121,6 @@ def sample(outdir: Path, messages: int, seed: int, formats: str) -> None:
               show_default=True, help="plain: readable; json: one array; jsonl: one object a line.")
 @click.option("--list", "list_name", default=None, help="List name for messages that name none.")
 @click.pass_context
-@reports_errors
 def inspect(ctx: click.Context, paths: tuple[Path, ...], fmt: str, list_name: str | None) -> None:
     """Parse PATHS (files or folders of any supported format) and print the records.
 
@@ -113,7 +131,7 @@ def inspect(ctx: click.Context, paths: tuple[Path, ...], fmt: str, list_name: st
 
     settings = _settings(ctx)
     ok = run_inspect(paths, settings, fmt=fmt, list_name=list_name, out=sys.stdout, err=sys.stderr)
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if ok else NOTHING_FOUND)
 
 
 @cli.command("index")
@@ -126,7 +144,6 @@ def inspect(ctx: click.Context, paths: tuple[Path, ...], fmt: str, list_name: st
               default=None, help="Author aliases file (CSV or TOML).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
-@reports_errors
 def index_command(ctx: click.Context, sources: tuple[Path, ...], index_dir: Path | None,
                   list_name: str | None, jobs: int | None, aliases: Path | None,
                   quiet: bool) -> None:
@@ -146,7 +163,6 @@ def index_command(ctx: click.Context, sources: tuple[Path, ...], index_dir: Path
 
 @cli.command()
 @click.pass_context
-@reports_errors
 def reindex(ctx: click.Context) -> None:
     """Index only what is new in the configured sources since the last run."""
     from index.incremental import reindex_configured
@@ -161,7 +177,6 @@ def reindex(ctx: click.Context) -> None:
 @click.option("--every", default="15m", show_default=True,
               help="Interval: a number with s, m or h (e.g. 90s, 15m, 1h).")
 @click.pass_context
-@reports_errors
 def watch(ctx: click.Context, every: str) -> None:
     """Run `reindex` on a schedule in the foreground until SIGINT or SIGTERM."""
     from index.incremental import watch_configured
@@ -187,7 +202,6 @@ def watch(ctx: click.Context, every: str) -> None:
 @click.option("--filter", "filters", multiple=True, metavar="FACET=VALUE",
               help="Exact facet filter, e.g. --filter list=governance (repeatable).")
 @click.pass_context
-@reports_errors
 def search_command(ctx: click.Context, query: tuple[str, ...], index_dir: Path | None,
                    limit: int, page: int, sort: str, fmt: str, show_facets: bool,
                    count_only: bool, filters: tuple[str, ...]) -> None:
@@ -202,7 +216,7 @@ def search_command(ctx: click.Context, query: tuple[str, ...], index_dir: Path |
     found = run_search(settings, " ".join(query), limit=limit, page=page, sort=sort, fmt=fmt,
                        show_facets=show_facets, count_only=count_only, filters=filters,
                        out=sys.stdout)
-    sys.exit(0 if found else 1)
+    sys.exit(0 if found else NOTHING_FOUND)
 
 
 @cli.command()
@@ -210,7 +224,6 @@ def search_command(ctx: click.Context, query: tuple[str, ...], index_dir: Path |
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.pass_context
-@reports_errors
 def stats(ctx: click.Context, index_dir: Path | None, fmt: str) -> None:
     """Print messages, authors, lists, date range and index size."""
     from govmail.output import run_stats
@@ -228,7 +241,6 @@ def stats(ctx: click.Context, index_dir: Path | None, fmt: str) -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Worker threads of the WSGI server.")
 @click.pass_context
-@reports_errors
 def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, threads: int) -> None:
     """Serve the web interface and JSON API with waitress (a production WSGI server)."""
     import waitress

@@ -1,4 +1,4 @@
-"""Message record -> Whoosh document, keyed by the field names of ``search.schema``."""
+"""Message record -> index document, keyed by the field names of ``core/fields.py``."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def author_text(identity: Identity, name: str | None, email: str | None) -> str:
     return " ".join(sorted(words))
 
 
-def to_document(message: Message, identity: Identity | None = None) -> dict[str, object]:
+def to_document(
+    message: Message, identity: Identity | None = None, parent_id: str | None = None
+) -> dict[str, object]:
     identity = identity or fallback_identity(message)
     date = message.date.astimezone(UTC).replace(tzinfo=None) if message.date else None
     quoted_authors = sorted({q.author for q in message.quotes if q.author})
@@ -83,6 +85,8 @@ def to_document(message: Message, identity: Identity | None = None) -> dict[str,
         doc["affiliation"] = identity.affiliation
     if message.in_reply_to:
         doc["in_reply_to"] = message.in_reply_to
+    if parent_id:
+        doc["parent_id"] = parent_id
     if date is not None:
         doc["date"] = date
         doc["year"] = f"{date.year:04d}"

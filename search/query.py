@@ -1,12 +1,16 @@
-"""The query language: user text -> a Whoosh query, or one QueryError saying what is wrong.
+"""The query language: user text -> the neutral query tree of ``core/query.py``, or one QueryError.
 
-Owns the mapping of our prefixes (``from:``, ``quotes:``, ``all:``...) onto schema fields,
-the bare-word default fields, and every check Whoosh does not do itself: it drops an
-unbalanced parenthesis, turns ``date:zzz`` into a query that matches nothing and raises a
-bare ``Exception`` for ``date:[zzz to 2010]`` (STYLE.md §10). Expansion bounds that need
-the index's vocabulary (wildcards) are checked by :func:`check_expansion`.
+Owns the syntax (words, ``"phrases"``, ``field:value``, ``(groups)``, AND/OR/NOT/ANDNOT/
+ANDMAYBE, ``*`` wildcards, ``[a TO b]`` ranges, ``^boost``), the mapping of prefixes
+(``from:``, ``quotes:``, ``all:``...) onto fields from ``core/fields.py``, dates, and every
+check that makes a bad query one clear reason. Words are kept as typed: each backend
+analyses them for the field they search. Expansion bounds that need the index's vocabulary
+(wildcards) are the backend's.
 
-Does not own filters from facets: those are exact terms added by the engine, never text.
+The precedence is the one Whoosh's parser gave the first round, which users' saved queries
+rely on: ANDNOT and ANDMAYBE bind tightest, then NOT, AND, OR, and juxtaposition (an
+implicit AND) loosest, so ``a b OR c`` is ``a AND (b OR c)``. The parser is iterative: a
+hostile query nested hundreds deep costs no recursion.
 """
 
 from __future__ import annotations
@@ -14,63 +18,132 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from whoosh import query as wq
-from whoosh.fields import Schema
-from whoosh.qparser import AndGroup, FieldAliasPlugin, MultifieldPlugin, QueryParser
-
+from core import query as q
 from core.errors import QueryError
-from search.schema import DEFAULT_FIELDS, FIELDS, SCHEMA
+from core.fields import ALL_FIELDS, BY_NAME, DEFAULT_FIELDS, PREFIXES, QUOTED_DEFAULT_FIELDS
 
-# `all:` reaches every text a message holds in its body and subject.
-ALL_FIELDS: tuple[str, ...] = ("original", "quoted", "subject")
-QUOTED_DEFAULT_FIELDS: tuple[str, ...] = (*DEFAULT_FIELDS, "quoted")
 # Bare-word queries at least this long also rank the words' run as a phrase.
 PHRASE_BOOST_WORDS = 4
-
-# Prefix -> schema field, from the one table in search/schema.py; `all` is ours.
-PREFIXES: dict[str, str] = {p: f.name for f in FIELDS for p in f.prefixes}
-# Field -> the prefix a reason names it by; bare words (the default fields) need none.
-_TYPED_PREFIX: dict[str, str] = {
-    f: p for p, f in reversed(PREFIXES.items()) if f not in DEFAULT_FIELDS
-}
+# `field:` names the parser knows: every field, every prefix, and `all`.
+_FIELD_NAMES: dict[str, str] = {**{n: n for n in BY_NAME}, **PREFIXES, "all": "all"}
+# Fields whose values are read whole, not as words: dates and message ids.
+_SPECIAL_FIELDS = frozenset({"date", "message_id", "thread_id"})
+_SPECIAL_VALUE = re.compile(r"\[[^\]]*\]|[<>]=?[^\s()]+|<[^>\s]*>|\"[^\"]*\"|[^\s()]+")
+_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"})
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)
+      | (?P<open>\()
+      | (?P<close>\))
+      | "(?P<phrase>[^"]*)"(?:~(?P<slop>[1-9][0-9]*))?(?:\^(?P<pboost>[0-9.]+))?
+      | '(?P<single>[^']*)'
+      | (?P<range>[\[{][^\]}]*[\]}])
+      | (?P<field>[\w]+):(?=[^\s)])
+      | (?P<word>[^\s()"]+)
+    """,
+    re.VERBOSE,
+)
+_BOOST = re.compile(r"^(?P<text>.+?)\^(?P<boost>[0-9]+(?:\.[0-9]+)?)$")
+# Runs of letters and digits: a cheap bound on the terms before any parsing.
+_WORD_RUN = re.compile(r"\w+")
+_WORD = re.compile(r"[^\s()\"]+")
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+_DATE_RANGE = re.compile(
+    r"^\[\s*(?P<start>\S*?)\s*(?:\bto\b\s*(?P<end>\S*?))?\s*\]$", re.IGNORECASE
+)
+_TEXT_RANGE = re.compile(
+    r"^(?P<open>[\[{])\s*(?P<start>.*?)\s*\bTO\b\s*(?P<end>.*?)\s*(?P<close>[\]}])$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedQuery:
     text: str
-    query: wq.Query
-    # (field, text) of every plain term, for highlighting and suggestions.
-    terms: tuple[tuple[str, str], ...]
+    query: q.Node
     default_fields: tuple[str, ...]
 
 
-def _parser_schema() -> Schema:
-    schema = SCHEMA.copy()
-    # A stand-in so the parser analyses `all:` words like body text; expanded below.
-    schema.add("all", SCHEMA["original"])
-    return schema
+# ---- dates --------------------------------------------------------------------------
 
 
-_PARSER_SCHEMA = _parser_schema()
+def _period(value: str, position: int) -> tuple[datetime, datetime]:
+    """The first and last instant of a year, month or day written YYYY[-MM[-DD]]."""
+    match = _DATE.match(value)
+    if not match:
+        raise QueryError(
+            f"cannot read the date {value!r} at position {position + 1} "
+            "(use YYYY, YYYY-MM or YYYY-MM-DD)",
+            position,
+        )
+    year, month, day = (int(g) if g else None for g in match.groups())
+    assert year is not None
+    try:
+        if month is None:
+            return datetime(year, 1, 1), datetime(year + 1, 1, 1) - timedelta(microseconds=1)
+        first = datetime(year, month, day or 1)
+        if day is not None:
+            return first, first + timedelta(days=1, microseconds=-1)
+        following = datetime(year + month // 12, month % 12 + 1, 1)
+        return first, following - timedelta(microseconds=1)
+    except ValueError as exc:
+        raise QueryError(f"no such date {value!r} at position {position + 1}", position) from exc
 
 
-@functools.cache
-def _make_parser(default_fields: tuple[str, ...]) -> QueryParser:
-    # Cached: a parser holds no per-query state, and building one costs ~0.3 ms.
-    parser = QueryParser(None, _PARSER_SCHEMA, group=AndGroup)
-    parser.add_plugin(MultifieldPlugin(default_fields))
-    aliases: dict[str, list[str]] = {}
-    for prefix, field in PREFIXES.items():
-        if prefix != field:
-            aliases.setdefault(field, []).append(prefix)
-    parser.add_plugin(FieldAliasPlugin(aliases))
-    return parser
+def _date_query(value: str, position: int) -> q.Range:
+    """Dates are naive UTC, as the index stores them."""
+    if value.startswith("["):
+        match = _DATE_RANGE.match(value)
+        if not match or (match.group("end") is None and " " in value.strip("[] ")):
+            raise QueryError(
+                f"cannot read the date range {value!r} at position {position + 1} "
+                "(write date:[2010-01 to 2010-06], date:[2010 to] or date:[to 2010])",
+                position,
+            )
+        start_text, end_text = match.group("start"), match.group("end") or ""
+        if start_text.lower() == "to":
+            start_text = ""
+        if not start_text and not end_text:
+            raise QueryError(
+                f"a date range needs at least one end at position {position + 1}", position
+            )
+        start = _period(start_text, position)[0] if start_text else None
+        end = _period(end_text, position)[1] if end_text else None
+        if start and end and start > end:
+            raise QueryError(f"the date range {value!r} ends before it starts", position)
+        return q.Range("date", start, end)
+    for op in (">=", "<=", ">", "<"):
+        if value.startswith(op):
+            first, last = _period(value[len(op) :], position)
+            if op == ">=":
+                return q.Range("date", first, None)
+            if op == ">":
+                return q.Range("date", last + timedelta(microseconds=1), None)
+            if op == "<=":
+                return q.Range("date", None, last)
+            return q.Range("date", None, first - timedelta(microseconds=1))
+    first, last = _period(value, position)
+    return q.Range("date", first, last)
+
+
+def _special(field: str, value: str, position: int) -> q.Node:
+    if field == "date":
+        return _date_query(value, position)
+    value = value.strip('"').strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1]
+    if not value:
+        prefix = "thread" if field == "thread_id" else "id"
+        raise QueryError(f"{prefix}: needs a message id at position {position + 1}", position)
+    return q.Term(field, value)
+
+
+# ---- checks -------------------------------------------------------------------------
 
 
 def _check_balance(text: str) -> None:
-    """Whoosh silently drops unmatched parentheses and quotes; we refuse them."""
+    """Unmatched parentheses, quotes and brackets are refused, never guessed at."""
     opened: list[int] = []
     quote_at: int | None = None
     bracket_at: int | None = None
@@ -99,188 +172,259 @@ def _check_balance(text: str) -> None:
         raise QueryError(f"unclosed '[' at position {bracket_at + 1}", bracket_at)
 
 
-def _expand_all(q: wq.Query) -> wq.Query:
-    if getattr(q, "fieldname", None) == "all":
-        copies = []
-        for field in ALL_FIELDS:
-            copy = q.copy()
-            copy.fieldname = field
-            copies.append(copy)
-        return wq.Or(copies)
-    if q.is_leaf():
-        return q
-    return q.apply(_expand_all)
+# ---- building leaves ----------------------------------------------------------------
 
 
-# Fields whose values Whoosh's parser would mangle: dates (its English date parser
-# reads "2010-02" as the whole of 2010) and message ids ("<" is range syntax to it).
-_SPECIAL = re.compile(
-    r"(?:(?<=^)|(?<=[\s(+-]))"
-    r"(?P<field>date|id|message_id|thread|thread_id):"
-    r"(?P<value>\[[^\]]*\]|[<>]=?[^\s()]+|<[^>\s]*>|\"[^\"]*\"|[^\s()]+)"
-)
-_PLACEHOLDER = "gmspecial{}x"
-# Runs of letters and digits, as Whoosh's parser will see them (operators included).
-_WORD_RUN = re.compile(r"\w+")
-# Text fields that every message fills: "*" or "subject:*" there means every message.
-_EVERY_FIELDS = frozenset({*DEFAULT_FIELDS, "all"})
-_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
-_RANGE = re.compile(r"^\[\s*(?P<start>\S*?)\s*(?:\bto\b\s*(?P<end>\S*?))?\s*\]$", re.IGNORECASE)
+def _spread(make: object, field: str | None, defaults: tuple[str, ...]) -> q.Node:
+    """One leaf per field the context reaches: the default fields, `all:`'s, or one."""
+    targets = defaults if field is None else ALL_FIELDS if field == "all" else (field,)
+    built = [make(target) for target in targets]  # type: ignore[operator]
+    return built[0] if len(built) == 1 else q.Or(tuple(built))
 
 
-def _period(value: str, position: int) -> tuple[datetime, datetime]:
-    """The first and last instant of a year, month or day written YYYY[-MM[-DD]]."""
-    match = _DATE.match(value)
+def _word(text: str, field: str | None, defaults: tuple[str, ...], boost: float) -> q.Node:
+    if text == "*":
+        # A lone `*` in a field every message fills is every message (Whoosh walked every
+        # term's postings for it: seconds); `quoted:*` keeps its meaning.
+        if field is None or field == "all" or field in DEFAULT_FIELDS:
+            return q.Every(boost=boost)
+        return q.Every(field, boost=boost)
+    if "*" in text or "?" in text:
+        stem = text[:-1]
+        if text.endswith("*") and "*" not in stem and "?" not in stem:
+            return _spread(lambda f: q.Prefix(f, stem, boost), field, defaults)
+        return _spread(lambda f: q.Wildcard(f, text, boost), field, defaults)
+    return _spread(lambda f: q.Term(f, text, boost), field, defaults)
+
+
+def _range(raw: str, field: str | None, defaults: tuple[str, ...]) -> q.Node:
+    match = _TEXT_RANGE.match(raw)
     if not match:
-        raise QueryError(
-            f"cannot read the date {value!r} at position {position + 1} "
-            "(use YYYY, YYYY-MM or YYYY-MM-DD)",
-            position,
-        )
-    year, month, day = (int(g) if g else None for g in match.groups())
-    try:
-        if month is None:
-            return datetime(year, 1, 1), datetime(year + 1, 1, 1) - timedelta(microseconds=1)
-        first = datetime(year, month, day or 1)
-        if day is not None:
-            return first, first + timedelta(days=1, microseconds=-1)
-        following = datetime(year + month // 12, month % 12 + 1, 1)
-        return first, following - timedelta(microseconds=1)
-    except ValueError as exc:
-        raise QueryError(f"no such date {value!r} at position {position + 1}", position) from exc
+        # Not range syntax after all: words, as a user typing [draft] means them.
+        return _word(raw, field, defaults, 1.0)
+    start = match["start"] or None
+    end = match["end"] or None
+    return _spread(
+        lambda f: q.Range(f, start, end, match["open"] == "{", match["close"] == "}"),
+        field,
+        defaults,
+    )
 
 
-def _date_query(value: str, position: int) -> wq.Query:
-    if value.startswith("["):
-        match = _RANGE.match(value)
-        if not match or (match.group("end") is None and " " in value.strip("[] ")):
-            raise QueryError(
-                f"cannot read the date range {value!r} at position {position + 1} "
-                "(write date:[2010-01 to 2010-06], date:[2010 to] or date:[to 2010])",
-                position,
+# ---- the parser ---------------------------------------------------------------------
+
+
+def _tokens(text: str, defaults: tuple[str, ...]) -> list[tuple[str, object]]:
+    """(kind, value) tokens: leaves built, `field:` prefixes resolved, special values read whole.
+
+    A prefix before a group (`subject:(a b)`) reaches every word inside it that names no
+    field of its own, nested groups included.
+    """
+    found: list[tuple[str, object]] = []
+    groups: list[str | None] = []
+    pos = 0
+    prefix: str | None = None
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        assert match is not None  # the word alternative matches any other non-space run
+        kind = match.lastgroup
+        start = match.start()
+        pos = match.end()
+        if kind == "space":
+            continue
+        if kind == "field" and match["field"] in _FIELD_NAMES:
+            prefix = _FIELD_NAMES[match["field"]]
+            if prefix in _SPECIAL_FIELDS:
+                value = _SPECIAL_VALUE.match(text, pos)
+                assert value is not None  # the lookahead saw a value character
+                found.append(("leaf", _special(prefix, value.group(0), pos)))
+                pos = value.end()
+                prefix = None
+            continue
+        field = prefix if prefix is not None else (groups[-1] if groups else None)
+        prefix = None
+        if kind == "field":
+            # An unknown prefix ("Re:", "http:") is text, as people type it.
+            run = _WORD.match(text, start)
+            assert run is not None
+            pos = run.end()
+            kind, word = "word", run.group(0)
+        else:
+            word = match["word"] or ""
+        if kind == "open":
+            groups.append(field)
+            found.append(("open", None))
+        elif kind == "close":
+            if groups:
+                groups.pop()
+            found.append(("close", None))
+        elif kind == "phrase":
+            slop = int(match["slop"]) if match["slop"] else 1
+            boost = float(match["pboost"]) if match["pboost"] else 1.0
+            phrase = match["phrase"]
+            found.append(
+                ("leaf", _spread(lambda f, p=phrase, s=slop, b=boost: q.Phrase(f, p, s, b),
+                                 field, defaults))
             )
-        start_text, end_text = match.group("start"), match.group("end") or ""
-        if start_text.lower() == "to":
-            start_text, end_text = "", end_text
-        if not start_text and not end_text:
-            raise QueryError(f"a date range needs at least one end at position {position + 1}",
-                             position)
-        start = _period(start_text, position)[0] if start_text else None
-        end = _period(end_text, position)[1] if end_text else None
-        if start and end and start > end:
-            raise QueryError(f"the date range {value!r} ends before it starts", position)
-        return wq.DateRange("date", start, end)
-    for op in (">=", "<=", ">", "<"):
-        if value.startswith(op):
-            first, last = _period(value[len(op):], position)
-            if op == ">=":
-                return wq.DateRange("date", first, None)
-            if op == ">":
-                return wq.DateRange("date", last + timedelta(microseconds=1), None)
-            if op == "<=":
-                return wq.DateRange("date", None, last)
-            return wq.DateRange("date", None, first - timedelta(microseconds=1))
-    first, last = _period(value, position)
-    return wq.DateRange("date", first, last)
+        elif kind == "single":
+            found.append(
+                ("leaf", _spread(lambda f, t=match["single"]: q.Term(f, t), field, defaults))
+            )
+        elif kind == "range":
+            found.append(("leaf", _range(match["range"], field, defaults)))
+        elif field is None and word in _OPERATORS:
+            found.append(("op", word))
+        else:
+            boosted = _BOOST.match(word)
+            boost = 1.0
+            if boosted:
+                word, boost = boosted["text"], float(boosted["boost"])
+            found.append(("leaf", _word(word, field, defaults, boost)))
+    return found
 
 
-def _special_query(field: str, value: str, position: int) -> wq.Query:
-    if field == "date":
-        return _date_query(value, position)
-    value = value.strip('"').strip()
-    if value.startswith("<") and value.endswith(">"):
-        value = value[1:-1]
-    if not value:
-        raise QueryError(f"{field}: needs a message id at position {position + 1}", position)
-    return wq.Term("thread_id" if field.startswith("thread") else "message_id", value)
+def _reduce(items: list[object]) -> q.Node | None:
+    """A group's items (nodes and operator names) to one node, in Whoosh's precedence."""
+    # ANDNOT / ANDMAYBE: infix, left to right, tightest.
+    out: list[object] = []
+    index = 0
+    while index < len(items):
+        item = items[index]
+        if item in ("ANDNOT", "ANDMAYBE") and out and not isinstance(out[-1], str) and (
+            index + 1 < len(items) and not isinstance(items[index + 1], str)
+        ):
+            left = out.pop()
+            right = items[index + 1]
+            out.append(
+                q.And((left, q.Not(right))) if item == "ANDNOT" else q.AndMaybe(left, right)
+            )
+            index += 2
+            continue
+        out.append(item)
+        index += 1
+    # NOT: prefix, right to left so NOT NOT x is x.
+    items, out = out, []
+    for item in reversed(items):
+        if item == "NOT" and out and not isinstance(out[-1], str):
+            negated = out.pop()
+            out.append(negated.child if isinstance(negated, q.Not) else q.Not(negated))
+        else:
+            out.append(item)
+    out.reverse()
+    # AND, then OR: infix, left to right.
+    for operator, make in (("AND", q.And), ("OR", q.Or)):
+        items, out = out, []
+        index = 0
+        while index < len(items):
+            item = items[index]
+            if item == operator and out and not isinstance(out[-1], str) and (
+                index + 1 < len(items) and not isinstance(items[index + 1], str)
+            ):
+                left = out.pop()
+                right = items[index + 1]
+                # Flatten a run (a OR b OR c) into one node, as Whoosh does.
+                kids = (*left.children,) if isinstance(left, make) and left.boost == 1.0 \
+                    else (left,)
+                out.append(make((*kids, right)))
+                index += 2
+                continue
+            out.append(item)
+            index += 1
+    # Dangling operators mean nothing on their own; the rest is ANDed.
+    nodes = [item for item in out if not isinstance(item, str)]
+    if not nodes:
+        return None
+    return nodes[0] if len(nodes) == 1 else q.And(tuple(nodes))
 
 
-def _substitute(q: wq.Query, specials: dict[str, wq.Query]) -> wq.Query:
-    if isinstance(q, wq.Term) and q.fieldname == "message_id" and q.text in specials:
-        return specials[q.text]
-    if q.is_leaf():
-        return q
-    return q.apply(lambda child: _substitute(child, specials))
+def _parse_tokens(tokens: list[tuple[str, object]]) -> q.Node | None:
+    """Groups with an explicit stack: no recursion, however deep the nesting."""
+    stack: list[list[object]] = [[]]
+    for kind, value in tokens:
+        if kind == "open":
+            stack.append([])
+        elif kind == "close":
+            node = _reduce(stack.pop())
+            if node is not None:
+                stack[-1].append(node)
+        else:
+            stack[-1].append(value)
+    return _reduce(stack[0])
 
 
-def _every_message(q: wq.Query) -> wq.Query:
-    """A lone ``*`` (or ``subject:*``, ``all:*``) is every message, as the empty query.
+def _simplify(node: q.Node) -> q.Node:
+    """Every() in an Or makes the Or every message; in an And it adds nothing.
 
-    Whoosh makes it a fielded Every, which walks the postings of every term of the
-    field (2-4 s on a 6,000-word index, 8-16 s at 20,000 messages) to find what
-    Every() gives at once. ``quoted:*`` (messages that quote) keeps its meaning;
-    :func:`check_expansion` bounds its cost.
+    An And of only negations means every message less them (a query of NOT x alone).
     """
-    if isinstance(q, wq.Every) and q.fieldname in _EVERY_FIELDS:
-        return wq.Every(boost=q.boost)
-    if q.is_leaf():
-        return q
-    q = q.apply(_every_message)
-    if isinstance(q, wq.Or) and any(_is_every(c) for c in q.children()):
-        return wq.Every(boost=q.boost)
-    if isinstance(q, wq.And):
-        # Whoosh's normalize turns And([Every(), x]) into Every(), losing x: drop it here.
-        kept = [c for c in q.children() if not _is_every(c)]
-        if len(kept) < len(q.subqueries):
-            return wq.And(kept, boost=q.boost) if kept else wq.Every(boost=q.boost)
-    return q
+    if isinstance(node, q.Or):
+        kids = tuple(_simplify(c) for c in node.children)
+        if any(isinstance(c, q.Every) and c.field is None for c in kids):
+            return q.Every(boost=node.boost)
+        return q.Or(kids, node.boost)
+    if isinstance(node, q.And):
+        kids = tuple(_simplify(c) for c in node.children)
+        kept = tuple(c for c in kids if not (isinstance(c, q.Every) and c.field is None))
+        if not kept:
+            return q.Every(boost=node.boost)
+        if all(isinstance(c, q.Not) for c in kept):
+            return q.And((q.Every(), *kept), node.boost)
+        return kept[0] if len(kept) == 1 and node.boost == 1.0 else q.And(kept, node.boost)
+    if isinstance(node, q.Not):
+        return q.Not(_simplify(node.child))
+    if isinstance(node, q.AndMaybe):
+        return q.AndMaybe(_simplify(node.required), _simplify(node.optional))
+    return node
 
 
-def _is_every(q: wq.Query) -> bool:
-    return isinstance(q, wq.Every) and q.fieldname is None
-
-
-def _bare_words(q: wq.Query, default_fields: tuple[str, ...]) -> list[str] | None:
-    """The analysed words, in order, of a query made only of bare words ANDed, else None.
-
-    A bare word is an Or over the default fields of a Term, or of an And of Terms
-    when the analyser split it ("confidence-building" -> confid AND build).
-    """
-    children = list(q.children()) if isinstance(q, wq.And) else [q]
+def _bare_words(node: q.Node, defaults: tuple[str, ...]) -> list[str] | None:
+    """The words, in order, of a query made only of bare words ANDed, else None."""
+    children = node.children if isinstance(node, q.And) else (node,)
     words: list[str] = []
     for child in children:
-        if not isinstance(child, wq.Or):
+        alternatives = child.children if isinstance(child, q.Or) else (child,)
+        if not all(isinstance(a, q.Term) and a.boost == 1.0 for a in alternatives):
             return None
-        spellings = set()
-        for alternative in child.children():
-            parts = list(alternative.children()) if isinstance(alternative, wq.And) else [
-                alternative]
-            if not all(isinstance(t, wq.Term) and t.fieldname in default_fields for t in parts):
-                return None
-            if len({t.fieldname for t in parts}) != 1:
-                return None
-            spellings.add(tuple(t.text for t in parts))
-        if len(spellings) != 1:
+        if tuple(a.field for a in alternatives) != defaults:  # type: ignore[union-attr]
             return None
-        words.extend(spellings.pop())
+        if len({a.text for a in alternatives}) != 1:  # type: ignore[union-attr]
+            return None
+        words.append(alternatives[0].text)  # type: ignore[union-attr]
     return words
 
 
-def _with_phrase_boost(q: wq.Query, default_fields: tuple[str, ...], typed: int) -> wq.Query:
+def _with_phrase_boost(node: q.Node, defaults: tuple[str, ...], typed: int) -> q.Node:
     """Rank messages holding the words as a run above those that merely hold them all.
 
     Someone pasting a remembered sentence types it without quotes; with AND alone,
     shorter messages that hold the same words scattered win on BM25's length norm.
-    The phrase is optional (AndMaybe), so it reorders but never removes hits.
+    The phrase is optional (AndMaybe), so it reorders but never removes hits. Only for
+    pasted runs: matching positions tripled the p50 of 1-3 word queries, and short
+    queries rank well on BM25 alone.
     """
-    words = _bare_words(q, default_fields)
-    # Only for pasted runs: matching positions tripled the p50 of 1-3 word queries
-    # (55 ms vs 18 ms at 20,000 messages), and short queries rank well on BM25 alone.
-    # Counted as typed: "and the IAB will assess it. Let us" is 8 words to its author
-    # but 3 once stop words go.
+    words = _bare_words(node, defaults)
     if not words or len(words) < 2 or typed < PHRASE_BOOST_WORDS:
-        return q
-    fields = [f for f in default_fields if f != "subject"]
-    # slop 4: stop words are gone from the index, so "committee and the High" is
-    # committe _ _ high, three positions apart.
-    phrases = [wq.Phrase(f, words, slop=4, boost=2.0) for f in fields]
-    return wq.AndMaybe(q, phrases[0] if len(phrases) == 1 else wq.Or(phrases))
+        return node
+    fields = [f for f in defaults if f != "subject"]
+    # slop 4: stop words are not indexed, so "committee and the High" is committe _ _ high.
+    phrases = tuple(q.Phrase(f, " ".join(words), slop=4, boost=2.0) for f in fields)
+    return q.AndMaybe(node, phrases[0] if len(phrases) == 1 else q.Or(phrases))
 
 
-def _only_negative(q: wq.Query) -> bool:
-    if isinstance(q, wq.Not):
-        return True
-    return isinstance(q, wq.And) and all(isinstance(c, wq.Not) for c in q.children())
+def count_terms(node: q.Node, defaults: tuple[str, ...]) -> int:
+    """Terms as the user wrote them: a bare word spread over two or three fields counts once."""
+    words: set[str] = set()
+    others = 0
+    for leaf in q.leaves(node):
+        field = getattr(leaf, "field", None)
+        if isinstance(leaf, q.Phrase):
+            words.update(leaf.text.split())
+        elif field in defaults and isinstance(leaf, (q.Term, q.Prefix, q.Wildcard)):
+            text = leaf.pattern if isinstance(leaf, q.Wildcard) else leaf.text
+            words.add(f"{type(leaf).__name__}:{text}")
+        else:
+            others += 1
+    return len(words) + others
 
 
 def parse(
@@ -290,148 +434,31 @@ def parse(
     max_length: int = 1000,
     max_terms: int = 64,
 ) -> ParsedQuery:
-    """Parse the user's text (see :func:`_parse`), remembering recent queries.
-
-    Whoosh's parser takes 2-7 ms a query on this machine, as long as a whole search
-    of 20,000 messages; paging and facet clicks repeat the same text.
-    """
+    """Parse the user's text; empty text means every message. Recent queries are remembered:
+    paging and facet clicks repeat the same text."""
     return _parse(text, include_quoted, max_length, max_terms)
 
 
 @functools.lru_cache(maxsize=1024)
 def _parse(text: str, include_quoted: bool, max_length: int, max_terms: int) -> ParsedQuery:
-    """Parse the user's text. Empty text means every message.
-
-    Bare words search the original text and the subject (and quoted text with
-    ``include_quoted``); words are ANDed unless OR is written. An unknown prefix
-    such as ``Re:`` or ``http:`` is read as words, as Whoosh does.
-    """
     text = text.strip()
     if len(text) > max_length:
         raise QueryError(f"query too long: {len(text)} characters, at most {max_length}")
-    default_fields = QUOTED_DEFAULT_FIELDS if include_quoted else DEFAULT_FIELDS
+    defaults = QUOTED_DEFAULT_FIELDS if include_quoted else DEFAULT_FIELDS
     if not text:
-        return ParsedQuery("", wq.Every(), (), default_fields)
+        return ParsedQuery("", q.Every(), defaults)
     _check_balance(text)
-    # Whoosh's parse is quadratic in the words (800 words 1.7 s, 3,000 about 50 s) and
-    # the exact count below needs its result: a cheap count of the raw word runs first.
     # Four runs a term leaves room for operators, prefixes and split addresses
     # ("from:jane@example.org" is four runs, one term); the exact bound decides the rest.
-    runs = sum(1 for _ in _WORD_RUN.finditer(text))
-    if runs > 4 * max_terms:
+    if sum(1 for _ in _WORD_RUN.finditer(text)) > 4 * max_terms:
         raise QueryError(f"query has too many terms: at most {max_terms}")
-    specials: dict[str, wq.Query] = {}
-
-    def take(match: re.Match[str]) -> str:
-        key = _PLACEHOLDER.format(len(specials))
-        specials[key] = _special_query(match["field"], match["value"], match.start("value"))
-        return f"message_id:{key}"
-
-    rewritten = _SPECIAL.sub(take, text)
-    try:
-        q = _make_parser(default_fields).parse(rewritten)
-    except Exception as exc:  # Whoosh raises bare exceptions from deep inside
-        message = str(exc).strip() or type(exc).__name__
-        raise QueryError(f"cannot parse the query: {message}") from exc
-    if isinstance(q, type(wq.NullQuery)):
-        raise QueryError("the query has no words to search for (only stop words?)")
-    q = _every_message(_substitute(_expand_all(q), specials)).normalize()
-    q = _with_phrase_boost(q, default_fields, len(text.split()))
-    if _only_negative(q):
-        # And([Every(), Not(x)]).normalize() drops the Not in Whoosh 2.7; AndNot keeps it.
-        negated = [q] if isinstance(q, wq.Not) else list(q.children())
-        excluded = [n.query for n in negated]
-        q = wq.AndNot(wq.Every(), excluded[0] if len(excluded) == 1 else wq.Or(excluded))
-    terms: list[tuple[str, str]] = []
-    # A bare word spreads to two or three fields; the bound is on what the user wrote.
-    words: set[str] = set()
-    others = 0
-    for leaf in q.leaves() if not q.is_leaf() else [q]:
-        field = getattr(leaf, "fieldname", None)
-        if isinstance(leaf, wq.Term) and isinstance(leaf.text, str):
-            terms.append((leaf.fieldname, leaf.text))
-            if field in default_fields:
-                words.add(leaf.text)
-            else:
-                others += 1
-        elif isinstance(leaf, wq.Phrase):
-            terms.extend((leaf.fieldname, word) for word in leaf.words)
-            words.update(leaf.words)
-        elif field in default_fields and isinstance(getattr(leaf, "text", None), str):
-            words.add(f"{type(leaf).__name__}:{leaf.text}")
-        else:
-            others += 1
-    if len(words) + others > max_terms:
+    node = _parse_tokens(_tokens(text, defaults))
+    if node is None:
+        raise QueryError("the query has no words to search for")
+    node = _simplify(node)
+    if isinstance(node, q.Not):
+        node = q.And((q.Every(), node))
+    node = _with_phrase_boost(node, defaults, len(text.split()))
+    if count_terms(node, defaults) > max_terms:
         raise QueryError(f"query has too many terms: at most {max_terms}")
-    return ParsedQuery(text, q, tuple(terms), default_fields)
-
-
-def check_expansion(parsed: ParsedQuery, reader: object, max_terms: int) -> None:
-    """Refuse wildcards, prefixes, fuzzy terms, ranges and ``field:*`` that expand to too
-    many index terms."""
-    q = parsed.query
-    leaves = [q] if q.is_leaf() else list(q.leaves())
-    total = 0
-    for leaf in leaves:
-        if isinstance(leaf, wq.Every) and leaf.fieldname:
-            # "quoted:*", "from:*": Whoosh walks the postings of every term of the
-            # field (1.8 s for quoted:* on 400 messages of 6,000 words), so a field
-            # with more words than the bound is refused like "a*".
-            terms = reader.lexicon(leaf.fieldname)  # type: ignore[attr-defined]
-        elif isinstance(leaf, wq.MultiTerm):
-            terms = leaf._btexts(reader)
-        else:
-            continue
-        expanded = 0
-        for _ in terms:
-            expanded += 1
-            if total + expanded > max_terms:
-                raise QueryError(
-                    f"{_as_typed(leaf)} matches too many words (more than {max_terms}); "
-                    "make it longer"
-                )
-        total += expanded
-
-
-def _as_typed(leaf: wq.Query) -> str:
-    if isinstance(leaf, wq.Every):
-        return f"{_TYPED_PREFIX.get(leaf.fieldname, leaf.fieldname)}:*"
-    if isinstance(leaf, wq.TermRange):
-        # A range has no .text; name it as it was written: subject:[a TO z].
-        written = str(leaf).split(":", 1)[1]
-        return f"{_TYPED_PREFIX[leaf.fieldname]}:{written}" if leaf.fieldname in _TYPED_PREFIX \
-            else written
-    text = getattr(leaf, "text", "")
-    if isinstance(leaf, wq.Prefix):
-        return f"{text}*"
-    if isinstance(leaf, wq.FuzzyTerm):
-        return f"{text}~"
-    return str(text)
-
-
-def expanded_terms(parsed: ParsedQuery, reader: object) -> dict[str, set[str]]:
-    """field -> every word of the query in that field, wildcards expanded against the index."""
-    found: dict[str, set[str]] = {}
-    q = parsed.query
-    leaves = [q] if q.is_leaf() else list(q.leaves())
-    for leaf in leaves:
-        field = getattr(leaf, "fieldname", None)
-        if field is None:
-            continue
-        if isinstance(leaf, wq.MultiTerm):
-            words = {b.decode("utf-8") if isinstance(b, bytes) else b for b in leaf._btexts(reader)}
-        elif isinstance(leaf, wq.Phrase):
-            words = set(leaf.words)
-        elif isinstance(leaf, wq.Term) and isinstance(leaf.text, str):
-            words = {leaf.text}
-        else:
-            continue
-        found.setdefault(field, set()).update(words)
-    return found
-
-
-def utc_naive(value: datetime) -> datetime:
-    """Dates are stored as naive UTC, as index.document writes them."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    return ParsedQuery(text, node, defaults)

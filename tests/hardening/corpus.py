@@ -3,7 +3,7 @@
 Query and XSS tests need an index whose term dictionary is large enough that a
 careless wildcard or range would be expensive, and whose fields hold exactly the
 text a test put there. Messages are made as ``core.records.Message`` and written
-through the indexer's own ``index.document.to_document`` into ``search.schema.SCHEMA``,
+through the indexer's own ``index.document.to_document`` into ``backends.whoosh.schema.SCHEMA``,
 so the engine reads a real index in its real layout.
 """
 
@@ -14,12 +14,8 @@ import string
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-
 from core.records import Author, CharsetReport, Message, Quote, SourceRef
-from index.document import to_document
-from search.codec import GovCodec
-from search.schema import SCHEMA
+from tests.indexing import write_messages
 
 LISTS = ("igc", "igf", "icann", "ietf", "w3c")
 
@@ -62,9 +58,4 @@ def build(directory: Path, messages: int = 400, words: int = 6000, seed: int = 8
     """An index of ``messages`` messages over a ``words``-word vocabulary."""
     rng = random.Random(seed)
     vocab = vocabulary(words, seed)
-    directory.mkdir(parents=True, exist_ok=True)
-    ix = whoosh_index.create_in(str(directory), SCHEMA)
-    with ix.writer(codec=GovCodec()) as writer:
-        for i in range(messages):
-            writer.add_document(**to_document(message(i, vocab, rng)))
-    return directory
+    return write_messages(directory, ((message(i, vocab, rng), None) for i in range(messages)))

@@ -26,8 +26,9 @@ from core.config import Settings
 from core.records import Message, RawMessage, Rejection, SourceRef
 from core.results import SearchRequest
 from index.document import to_document
-from index.indexer import RunReport, index_paths
+from index.indexer import index_paths
 from index.pipeline import parse_safely
+from index.report import RunReport
 from index.sources import LINE_PIECE, iter_raw
 from search.engine import Engine
 from tests.conftest import REPO

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from backends.whoosh.store import BULK_THRESHOLD, bulk_procs
 from core.config import Settings
 from index.indexer import index_paths
 from index.pipeline import ahead, parse_stream, pooled
-from index.writer import BULK_THRESHOLD, bulk_procs
 from tests.conftest import DATA
 from tests.index.test_writer import stored
 

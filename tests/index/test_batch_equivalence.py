@@ -17,15 +17,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from whoosh import index as whoosh_index
 
+from backends import open_reader
 from core.config import Settings
 from core.records import Message, SourceRef
 from index import threads
 from index.catalog import Catalog, merge_lists
 from index.identity import Aliases, Observation, identity_row, resolve
 from index.pipeline import parse_stream
-from index.writer import IndexWriterSession, _node
+from index.plans import thread_node
+from index.writer import IndexWriterSession
 from sample.generator import write_sample
 from tests.index.test_writer import make_message
 
@@ -115,12 +116,7 @@ def build(index_dir: Path, runs: list[tuple[int, list[Message]]],
 
 def documents(index_dir: Path) -> dict[str, Doc]:
     """message_id -> (thread_id, author, email, group, affiliation, list), one per document."""
-    ix = whoosh_index.open_dir(str(index_dir))
-    try:
-        with ix.searcher() as searcher:
-            stored = list(searcher.all_stored_fields())
-    finally:
-        ix.close()
+    stored = list(open_reader(Settings(index_dir=index_dir)).documents())
     ids = Counter(d["message_id"] for d in stored)
     assert [mid for mid, n in ids.items() if n > 1] == []
     return {
@@ -165,7 +161,7 @@ def global_view(index_dir: Path, aliases: Aliases | None) -> dict[str, Doc]:
         rows = list(catalog.rows())
     finally:
         catalog.close()
-    thread_of = threads.thread_ids(_node(r) for r in rows)
+    thread_of = threads.thread_ids(thread_node(r) for r in rows)
     resolution = resolve(
         (Observation(r.message_id, r.author_name, r.author_email) for r in rows), aliases
     )
@@ -347,7 +343,7 @@ def reference_loops(index_dir: Path) -> list[str]:
     """Messages whose chain of parents runs into a loop."""
     catalog = Catalog(index_dir)
     try:
-        parent = threads.parents(_node(r) for r in catalog.rows())
+        parent = threads.parents(thread_node(r) for r in catalog.rows())
     finally:
         catalog.close()
     looped = []

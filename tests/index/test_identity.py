@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from whoosh import index as whoosh_index
 
 from core.config import Settings
 from core.errors import ConfigError
+from core.results import SearchRequest
 from index.document import Identity
 from index.identity import Aliases, Observation, normalize_name, resolve
 from index.writer import IndexWriterSession
+from search.engine import Engine
 from tests.conftest import DATA
 from tests.index.test_writer import make_message
+from tests.indexing import stored_documents
 
 ALIASES = DATA / "aliases"
 
@@ -154,12 +156,8 @@ def test_aliases_file_errors_are_config_errors(tmp_path: Path) -> None:
 
 
 def _authors(index_dir: Path) -> dict[str, tuple]:
-    ix = whoosh_index.open_dir(str(index_dir))
-    with ix.searcher() as searcher:
-        found = {d["message_id"]: (d["author"], d.get("group"), d.get("affiliation"))
-                 for d in searcher.all_stored_fields()}
-    ix.close()
-    return found
+    return {mid: (d["author"], d.get("group"), d.get("affiliation"))
+            for mid, d in stored_documents(index_dir).items()}
 
 
 def test_aliases_persist_in_the_catalog_across_runs(tmp_path: Path) -> None:
@@ -174,11 +172,5 @@ def test_aliases_persist_in_the_catalog_across_runs(tmp_path: Path) -> None:
     assert _authors(settings.index_dir) == {"<m1@example.org>": expected,
                                             "<m2@example.org>": expected}
     # from: finds the canonical name on every document, whatever the spelling.
-    ix = whoosh_index.open_dir(str(settings.index_dir))
-    from whoosh.qparser import QueryParser
-
-    with ix.searcher() as searcher:
-        query = QueryParser("author_text", ix.schema).parse('"Jeet Singh"')
-        assert sorted(h["message_id"] for h in searcher.search(query)) == [
-            "<m1@example.org>", "<m2@example.org>"]
-    ix.close()
+    found = Engine(settings).search(SearchRequest('from:"Jeet Singh"'))
+    assert sorted(h.message_id for h in found.hits) == ["<m1@example.org>", "<m2@example.org>"]

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from whoosh import index as whoosh_index
 
 import index.incremental as incremental
 from core.config import Settings, SourceConfig
@@ -16,6 +15,7 @@ from index.catalog import Catalog
 from index.incremental import parse_interval, reindex_configured, watch_configured
 from sample.generator import SampleMessage, generate, write_maildir, write_mbox
 from tests.index.test_indexer import bare
+from tests.indexing import document_count, stored_documents
 
 
 def _truth(count: int, seed: int) -> list[SampleMessage]:
@@ -33,11 +33,8 @@ def _settings(tmp: Path, mbox: Path, maildir: Path, **extra: object) -> Settings
 
 
 def _ids(index_dir: Path) -> list[str]:
-    ix = whoosh_index.open_dir(str(index_dir))
-    with ix.reader() as reader:
-        ids = [t.decode() for t in reader.lexicon("message_id")]
-        assert reader.doc_count() == len(ids), "a Message-ID is indexed twice"
-    ix.close()
+    ids = sorted(stored_documents(index_dir))
+    assert document_count(index_dir) == len(ids), "a Message-ID is indexed twice"
     return ids
 
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from whoosh import index as whoosh_index
 
 from core.config import Settings
 from core.records import Rejection, SourceRef
 from govmail.cli import cli
-from index.indexer import RunReport, index_paths, run_lines
+from index.indexer import index_paths
+from index.report import RunReport, run_lines
 from sample.generator import generate, write_sample
+from tests.indexing import document_count, stored_documents
 
 MESSAGES = 300
 SEED = 7
@@ -25,11 +26,8 @@ def bare(message_id: str | None) -> str:
 
 
 def _documents(index_dir: Path) -> dict[str, dict]:
-    ix = whoosh_index.open_dir(str(index_dir))
-    with ix.searcher() as searcher:
-        docs = {d["message_id"]: dict(d) for d in searcher.all_stored_fields()}
-        assert searcher.doc_count() == len(docs), "a Message-ID is indexed twice"
-    ix.close()
+    docs = stored_documents(index_dir)
+    assert document_count(index_dir) == len(docs), "a Message-ID is indexed twice"
     return docs
 
 

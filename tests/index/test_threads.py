@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-
 from core.config import Settings
 from index.threads import SUBJECT_WINDOW, Node, roots, thread_ids
 from index.writer import IndexWriterSession
+from search.engine import Engine
 from tests.index.test_writer import make_message
+from tests.indexing import stored_documents
 
 DAY = 86400.0
 
@@ -61,21 +61,12 @@ def test_cycles_end_without_recursion() -> None:
 
 
 def _threads(index_dir: Path) -> dict[str, str]:
-    ix = whoosh_index.open_dir(str(index_dir))
-    with ix.searcher() as searcher:
-        found = {d["message_id"]: d["thread_id"] for d in searcher.all_stored_fields()}
-    ix.close()
-    return found
+    return {mid: d["thread_id"] for mid, d in stored_documents(index_dir).items()}
 
 
 def _thread_query(index_dir: Path, thread: str) -> list[str]:
-    from whoosh.query import Term
-
-    ix = whoosh_index.open_dir(str(index_dir))
-    with ix.searcher() as searcher:
-        found = sorted(h["message_id"] for h in searcher.search(Term("thread_id", thread)))
-    ix.close()
-    return found
+    view = Engine(Settings(index_dir=index_dir)).thread(thread)
+    return sorted(node.message_id for node in view.nodes) if view else []
 
 
 def test_parent_after_child_rethreads_in_the_index(tmp_path: Path) -> None:

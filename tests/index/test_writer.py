@@ -10,14 +10,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from whoosh import index as whoosh_index
 
 from core.config import Settings
 from core.errors import IndexLocked
 from core.records import Author, CharsetReport, Message, SourceRef
 from index.catalog import Catalog
-from index.writer import IndexWriterSession, WriterLock, document_count
+from index.lock import WriterLock
+from index.writer import IndexWriterSession
 from tests.conftest import REPO
+from tests.indexing import document_count, stored_documents
 
 BASE = datetime(2010, 2, 18, 13, 26, tzinfo=UTC)
 
@@ -62,11 +63,7 @@ def make_message(
 
 
 def stored(index_dir: Path) -> dict[str, dict]:
-    ix = whoosh_index.open_dir(str(index_dir))
-    with ix.searcher() as searcher:
-        docs = {d["message_id"]: dict(d) for d in searcher.all_stored_fields()}
-    ix.close()
-    return docs
+    return stored_documents(index_dir)
 
 
 @pytest.fixture
@@ -226,7 +223,7 @@ def test_lock_of_a_killed_process_is_not_stale(settings: Settings) -> None:
     settings.index_dir.mkdir(parents=True)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from index.writer import WriterLock; "
+         "import sys, time; from pathlib import Path; from index.lock import WriterLock; "
          "WriterLock(Path(sys.argv[1]), 1.0).acquire(); print('locked', flush=True); "
          "time.sleep(120)", str(settings.index_dir)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
@@ -272,11 +269,10 @@ def test_runs_see_whole_commits_only(settings: Settings) -> None:
     with IndexWriterSession(settings) as session:
         for n in range(50):
             session.add(make_message(n))
-        ix = whoosh_index.open_dir(str(settings.index_dir))
-        assert ix.doc_count() == 50
+        assert document_count(settings.index_dir) == 50
         for n in range(50, 80):
             session.add(make_message(n))
-        assert whoosh_index.open_dir(str(settings.index_dir)).doc_count() == 50
+        assert document_count(settings.index_dir) == 50
     assert document_count(settings.index_dir) == 80
     meta = json.loads(stored(settings.index_dir)["<m3@example.org>"]["meta_json"])
     assert meta["author_email"] == "author3@example.org"

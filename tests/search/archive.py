@@ -12,12 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from whoosh import index as windex
-
 from core.records import Author, CharsetReport, Message, Quote, SourceRef
-from index.document import Identity, to_document
-from search.codec import GovCodec
-from search.schema import SCHEMA
+from index.document import Identity
+from tests.indexing import write_messages
 
 # name, email, group
 PEOPLE = (
@@ -127,8 +124,4 @@ def identity(message: Message) -> Identity:
 
 
 def write_index(index_dir: Path, messages: list[Message]) -> None:
-    index_dir.mkdir(parents=True, exist_ok=True)
-    ix = windex.create_in(str(index_dir), SCHEMA)
-    with ix.writer(codec=GovCodec()) as writer:
-        for message in messages:
-            writer.add_document(**to_document(message, identity(message)))
+    write_messages(index_dir, ((m, identity(m)) for m in messages))

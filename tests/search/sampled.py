@@ -10,13 +10,10 @@ from __future__ import annotations
 from datetime import UTC
 from pathlib import Path
 
-from whoosh import index as windex
-
 from core.records import Author, CharsetReport, Message, Quote, SourceRef
-from index.document import Identity, to_document
+from index.document import Identity
 from sample.generator import SampleMessage, generate
-from search.codec import GovCodec
-from search.schema import SCHEMA
+from tests.indexing import write_messages
 
 GROUPS = (
     "civil society",
@@ -66,10 +63,4 @@ def identity(message: Message) -> Identity:
 
 
 def write_index(index_dir: Path, messages: list[Message], procs: int = 1) -> None:
-    index_dir.mkdir(parents=True, exist_ok=True)
-    ix = windex.create_in(str(index_dir), SCHEMA)
-    options = {"procs": procs, "multisegment": True, "limitmb": 256} if procs > 1 else {}
-    writer = ix.writer(codec=GovCodec(), **options)
-    for message in messages:
-        writer.add_document(**to_document(message, identity(message)))
-    writer.commit()
+    write_messages(index_dir, ((m, identity(m)) for m in messages), procs=procs)

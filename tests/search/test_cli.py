@@ -138,9 +138,9 @@ def test_bad_query_exit_2_with_one_line(fixture_index: Path, args: tuple[str, ..
     assert run(fixture_index, *args) == (2, "", message)
 
 
-def test_missing_index_exit_2(tmp_path: Path) -> None:
+def test_missing_index_exit_3(tmp_path: Path) -> None:
     code, out, err = run(tmp_path / "none", "search", "icann")
-    assert (code, out) == (2, "")
+    assert (code, out) == (3, "")
     assert err.startswith("Error: no index at ") and err.count("\n") == 1
 
 

@@ -8,14 +8,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from whoosh import index as windex
 
+from backends import open_store
 from core.config import Settings
 from core.errors import IndexNotFound, QueryError
 from core.records import Message
 from core.results import FacetValue, SearchRequest
 from index.document import to_document
-from search.codec import GovCodec
 from search.engine import Engine
 from tests.search.archive import identity
 
@@ -273,14 +272,15 @@ def test_refresh_sees_a_commit(fixture_index: Path, tmp_path: Path,
     engine = Engine(Settings(index_dir=copy))
     assert engine.search(SearchRequest(query="marker07")).total == 1
     assert engine.refresh() is False
-    ix = windex.open_dir(str(copy))
-    with ix.writer(codec=GovCodec()) as writer:
-        writer.delete_by_term("message_id", "fixture07@govmail.test")
-        message = messages[7]
-        writer.add_document(**to_document(message, identity(message)))
-        twin = to_document(message, identity(message))
-        twin["message_id"] = "twin@govmail.test"
-        writer.add_document(**twin)
+    store = open_store(Settings(index_dir=copy))
+    writer = store.writer(2)
+    message = messages[7]
+    writer.replace(to_document(message, identity(message)))
+    twin = to_document(message, identity(message))
+    twin["message_id"] = "twin@govmail.test"
+    writer.add(twin)
+    writer.commit()
+    store.close()
     assert engine.refresh() is True
     assert sorted(ids(engine.search(SearchRequest(query="marker07")))) == [
         "fixture07@govmail.test", "twin@govmail.test"]

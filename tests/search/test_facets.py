@@ -13,12 +13,12 @@ from collections import Counter
 
 import pytest
 
+from backends.whoosh.columns import FACET_NAMES
+from backends.whoosh.schema import TEXT_ANALYZER
 from core.config import Settings
 from core.records import Message
 from core.results import SearchRequest
 from search.engine import Engine
-from search.facets import FACET_NAMES
-from search.schema import TEXT_ANALYZER
 from tests.search.sampled import identity, sample_messages, write_index
 
 ARCHIVE = 600

@@ -19,15 +19,15 @@ from pathlib import Path
 
 import pytest
 
+import backends.whoosh.schema as schema_module
 import index.document as document_module
 import sample.generator as sample_module
-import search.schema as schema_module
 import tests.search.sampled as sampled_module
+from backends.whoosh.schema import TEXT_ANALYZER
 from core.config import Settings
 from core.records import Message
 from core.results import SearchRequest
 from search.engine import Engine
-from search.schema import TEXT_ANALYZER
 from tests.search.sampled import sample_messages, write_index
 
 ARCHIVE = 20_000

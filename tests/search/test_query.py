@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from backends.whoosh.translate import to_whoosh
 from core.errors import QueryError
 from search.query import parse
+
+
+def whoosh(text: str, **options: object) -> object:
+    """What the Whoosh backend runs for the text: the neutral tree, translated and analysed."""
+    return to_whoosh(parse(text, **options).query)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -44,18 +50,18 @@ from search.query import parse
     ],
 )
 def test_parse(text: str, query: str) -> None:
-    assert str(parse(text).query) == query
+    assert str(whoosh(text)) == query
 
 
 def test_include_quoted_adds_quoted_text_to_bare_words() -> None:
-    assert str(parse("icann", include_quoted=True).query) == (
+    assert str(whoosh("icann", include_quoted=True)) == (
         "(original:icann OR subject:icann OR quoted:icann)"
     )
 
 
 def test_empty_query_is_everything() -> None:
     parsed = parse("   ")
-    assert (parsed.text, repr(parsed.query), parsed.terms) == ("", "Every(None, boost=1.0)", ())
+    assert (parsed.text, repr(whoosh("   "))) == ("", "Every(None, boost=1.0)")
 
 
 @pytest.mark.parametrize(
@@ -78,7 +84,7 @@ def test_empty_query_is_everything() -> None:
 )
 def test_dates(text: str, start: str, end: str) -> None:
     q = parse(text).query
-    assert (q.fieldname, str(q.startdate), str(q.enddate)) == ("date", start, end)
+    assert (q.field, str(q.start), str(q.end)) == ("date", start, end)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +108,7 @@ def test_dates(text: str, start: str, end: str) -> None:
 )
 def test_bad_queries(text: str, message: str, position: int | None) -> None:
     with pytest.raises(QueryError) as raised:
-        parse(text)
+        whoosh(text)
     assert (str(raised.value), raised.value.position) == (message, position)
 
 

@@ -1,7 +1,7 @@
 """Fixtures of the web tests: a real Whoosh index of hand-made messages, an app, a client.
 
 The messages (tests/data/web/messages.json) go through the indexer's own
-``index.document.to_document`` into ``search.schema.SCHEMA``, so the pages are tested
+``index.document.to_document`` into ``backends.whoosh.schema.SCHEMA``, so the pages are tested
 against the real Engine over a real index, not a fake.
 """
 
@@ -15,14 +15,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from whoosh import index as whoosh_index
 
 from core.config import Settings
 from core.records import Author, CharsetReport, Message, Quote, SourceRef
-from index.document import Identity, to_document
-from search.codec import GovCodec
-from search.schema import SCHEMA
+from index.document import Identity
 from tests.conftest import DATA
+from tests.indexing import write_messages
 
 FIXTURE = DATA / "web" / "messages.json"
 
@@ -65,13 +63,7 @@ def to_message(spec: dict[str, Any]) -> tuple[Message, Identity]:
 
 
 def build_index(directory: Path, specs: list[dict[str, Any]]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    ix = whoosh_index.create_in(str(directory), SCHEMA)
-    with ix.writer(codec=GovCodec()) as writer:
-        for spec in specs:
-            message, identity = to_message(spec)
-            writer.add_document(**to_document(message, identity))
-    return directory
+    return write_messages(directory, (to_message(spec) for spec in specs))
 
 
 @pytest.fixture(scope="session")

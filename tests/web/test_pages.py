@@ -11,11 +11,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pytest
 from bs4 import BeautifulSoup, Tag
 from flask.testing import FlaskClient
-from whoosh import index as whoosh_index
 
 from core.config import Settings
-from index.document import to_document
-from search.codec import GovCodec
+from tests.indexing import write_messages
 from tests.web.conftest import build_index, fixture_messages, to_message
 
 ALL_IDS = [spec["id"] for spec in fixture_messages()]
@@ -351,9 +349,7 @@ def test_a_commit_shows_up_without_a_new_app(tmp_path: Path) -> None:
     engine = client.application.extensions["govmail"]
     assert hit_ids(soup_of(client, "/search?q=guidebook")) == []
     added = next(s for s in specs if s["id"] == "icann-1@icann.example")
-    with whoosh_index.open_dir(str(directory)).writer(codec=GovCodec()) as writer:
-        message, identity = to_message(added)
-        writer.add_document(**to_document(message, identity))
+    write_messages(directory, [to_message(added)])
     assert hit_ids(soup_of(client, "/search?q=guidebook")) == ["icann-1@icann.example"]
     # Same engine object: refreshed, not rebuilt.
     assert client.application.extensions["govmail"] is engine

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from whoosh import fields
 
+from backends.whoosh.schema import SCHEMA
 from bench import whoosh_floor
-from search.schema import SCHEMA
 
 
 def _shape(field: fields.FieldType) -> tuple[object, ...]:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-import index.writer as writer
+import backends.whoosh.patches as writer
+import backends.whoosh.store as store
+from backends.whoosh.schema import SCHEMA
 from core.config import Settings
 from index.writer import IndexWriterSession
-from search.schema import SCHEMA
 from tests.index.test_writer import make_message, stored
 
 
@@ -56,7 +57,7 @@ def test_field_lengths_equal_whooshs_for_every_document_and_field(tmp_path: Path
 
 def test_commits_merge_only_small_segments(tmp_path: Path) -> None:
     """MERGE_COUNT small segments fold into one; a big one is never part of a commit's merge."""
-    big = writer.SMALL_SEGMENT + 10
+    big = store.SMALL_SEGMENT + 10
     settings = Settings(index_dir=tmp_path / "ix", batch_size=big)
     with IndexWriterSession(settings, procs=1) as session:
         for n in range(big):
@@ -74,11 +75,11 @@ def test_commits_merge_only_small_segments(tmp_path: Path) -> None:
                 session.add(make_message(k))
 
     n = big
-    for _ in range(writer.MERGE_COUNT):
+    for _ in range(store.MERGE_COUNT):
         add(5, n)
         n += 5
     # Whoosh's own policy would have merged everything into one segment long before.
-    assert sizes() == [5] * writer.MERGE_COUNT + [big]
+    assert sizes() == [5] * store.MERGE_COUNT + [big]
     add(1, n)
-    assert sizes() == [5 * writer.MERGE_COUNT + 1, big]
-    assert len(stored(settings.index_dir)) == big + 5 * writer.MERGE_COUNT + 1
+    assert sizes() == [5 * store.MERGE_COUNT + 1, big]
+    assert len(stored(settings.index_dir)) == big + 5 * store.MERGE_COUNT + 1

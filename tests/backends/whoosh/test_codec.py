@@ -1,4 +1,4 @@
-"""search/codec.py stores exactly what whoosh3 stores, and Whoosh reads it back unchanged.
+"""backends/whoosh/codec.py stores exactly what whoosh3 stores, and Whoosh reads it back unchanged.
 
 The same documents go into two indexes, one per codec; every posting of every term
 (id, weight, value), every block statistic the matcher reports, skip_to, and Whoosh's
@@ -21,15 +21,15 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.writing import SegmentWriter
 
-from index.document import to_document
-from search.codec import (
+from backends.whoosh.codec import (
     GovCodec,
     GovLeafMatcher,
     decode_positions,
     read_postings,
     term_postings,
 )
-from search.schema import SCHEMA, TEXT_ANALYZER
+from backends.whoosh.schema import SCHEMA, TEXT_ANALYZER
+from index.document import to_document
 from tests.search.sampled import identity, sample_messages
 
 MESSAGES = sample_messages(500, seed=41)

@@ -1,4 +1,4 @@
-"""search/buffers.py reads a mapped index file exactly as BytesIO would, without copying it."""
+"""backends/whoosh/buffers.py reads a mapped index file exactly as BytesIO would, without copying it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.filedb.structfile import BufferFile
 
-from search.buffers import BufferReader
+from backends.whoosh.buffers import BufferReader
 
 operations = st.lists(
     st.one_of(

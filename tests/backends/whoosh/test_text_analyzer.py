@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.analysis import CompositeAnalyzer
 
-from search.schema import TEXT_ANALYZER, TextAnalyzer
+from backends.whoosh.schema import TEXT_ANALYZER, TextAnalyzer
 
 # The chain itself, run generator by generator (CompositeAnalyzer.__call__).
 CHAIN = CompositeAnalyzer(*TEXT_ANALYZER.items)

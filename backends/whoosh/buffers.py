@@ -96,5 +96,3 @@ def _buffer_file_init(
     self.is_real = False
     self.is_closed = False
 
-
-BufferFile.__init__ = _buffer_file_init  # type: ignore[method-assign]

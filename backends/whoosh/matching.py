@@ -5,7 +5,7 @@ Whoosh matches and scores one posting at a time in Python (``next``, ``skip_to``
 messages, p95 195 ms). For a query tree made of terms and phrases joined by And, Or,
 Not, AndNot and AndMaybe -- every bare-word query, fielded terms and the facet filters
 -- this module reads each term's whole posting list of a segment into arrays (one
-inflate per block in govmail's own postings format, search/codec.py), finds the
+inflate per block in govmail's own postings format, backends/whoosh/codec.py), finds the
 matching documents as boolean masks over the segment, and computes Whoosh's own BM25F
 score for every posting with numpy, operation for operation as Whoosh does, so pages
 rank exactly as Whoosh ranks them. For anything else (ranges, wildcards, dates)
@@ -13,7 +13,7 @@ rank exactly as Whoosh ranks them. For anything else (ranges, wildcards, dates)
 
 Owns the per-segment arrays scoring needs (field lengths, deletions, sort keys of the
 date column), cached by segment id like the facet columns. Does not own the query
-language (search/query.py), the postings format (search/codec.py) or facet counting
+language (search/query.py), the postings format (backends/whoosh/codec.py) or facet counting
 (search/facets.py).
 """
 
@@ -41,7 +41,7 @@ from whoosh.columns import NumericColumn
 from whoosh.query.spans import Span, bisect_spans
 from whoosh.scoring import BM25F
 
-from search.codec import (
+from backends.whoosh.codec import (
     NO_POSTINGS,
     Postings,
     decode_positions,
@@ -49,8 +49,8 @@ from search.codec import (
     term_info,
     term_matcher,
 )
-from search.schema import SCHEMA
-from search.segments import SegmentCache, segment_key
+from backends.whoosh.schema import SCHEMA
+from backends.whoosh.segments import SegmentCache, segment_key
 
 # A tree deeper than this is not a typed query; Whoosh handles it (and recursion is safe).
 _MAX_DEPTH = 32

@@ -1,4 +1,4 @@
-"""search/matching.py finds, counts and ranks exactly what Whoosh's collectors do.
+"""backends/whoosh/matching.py finds, counts and ranks exactly what Whoosh's collectors do.
 
 The index is a generated archive written in three segments, with deletions in two of
 them, so offsets, deleted documents and per-segment statistics are all exercised.
@@ -15,26 +15,45 @@ import pytest
 from whoosh import index as windex
 from whoosh import query as wq
 
+from backends.whoosh import matching
+from backends.whoosh.codec import GovCodec, term_postings
+from backends.whoosh.schema import SCHEMA, TEXT_ANALYZER
+from backends.whoosh.translate import to_whoosh
 from core.config import Settings
 from core.records import Message
 from index.document import to_document
-from search import matching
-from search.codec import GovCodec, term_postings
 from search.engine import Engine
-from search.facets import filter_query
-from search.query import parse
-from search.schema import SCHEMA, TEXT_ANALYZER
+from search.facets import filter_query as neutral_filters
+from search.query import parse as neutral_parse
 from tests.search.sampled import identity, sample_messages
 
 ARCHIVE = 900
 DELETED = 25
 
 
+class _Parsed:
+    """A parsed query as the Whoosh backend runs it."""
+
+    def __init__(self, text: str) -> None:
+        parsed = neutral_parse(text)
+        self.text = parsed.text
+        self.query = to_whoosh(parsed.query)
+
+
+def parse(text: str) -> _Parsed:
+    return _Parsed(text)
+
+
+def filter_query(filters: dict[str, tuple[str, ...]]) -> Any:
+    found = neutral_filters(filters)
+    return None if found is None else to_whoosh(found)
+
+
 @pytest.fixture(scope="module", params=["govmail", "whoosh3"])
 def built(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[list[Message], Engine]:
-    """The archive in govmail's postings format (search/codec.py) and in whoosh3's own,
+    """The archive in govmail's postings format (backends/whoosh/codec.py) and in whoosh3's own,
     which indexes written before that format still have."""
     messages = sample_messages(ARCHIVE, seed=23)
     index_dir = tmp_path_factory.mktemp("matching") / "index"
@@ -51,7 +70,7 @@ def built(
             writer.add_document(**to_document(message, identity(message)))
         writer.commit(merge=False)
     engine = Engine(Settings(index_dir=index_dir))
-    assert len(engine._searcher.reader().leaf_readers()) == 3
+    assert len(engine.reader._searcher.reader().leaf_readers()) == 3
     return messages, engine
 
 
@@ -85,8 +104,8 @@ def both(engine: Engine, text: str, sort: str, filters: Any = None) -> tuple[Any
     parsed = parse(text)
     if not parsed.text and sort == "relevance":
         sort = "-date"
-    searcher = engine._searcher
-    total, top, docs = engine._collect(searcher, parsed, sort, 20, filters)
+    searcher = engine.reader._searcher
+    total, top, docs = engine.reader._collect(searcher, parsed.query, sort, 20, filters)
     fast = matching.run(searcher, matching.match_cache(), parsed.query, filters, sort, 20)
     whoosh = (total, docs, [d for d, _ in top], [s for _, s in top])
     ours = (fast.total, fast.docnums(), [d for d, _ in fast.top], [s for _, s in fast.top])
@@ -126,10 +145,10 @@ def test_filters_and_deletions(built: tuple[list[Message], Engine]) -> None:
         whoosh, ours = both(engine, text, "relevance", filters)
         assert ours[:3] == whoosh[:3], text
     everything = matching.run(
-        engine._searcher, matching.match_cache(), parse("").query, None, "-date", 0
+        engine.reader._searcher, matching.match_cache(), parse("").query, None, "-date", 0
     )
     assert everything.total == ARCHIVE - 2 * DELETED
-    stored = {engine._searcher.stored_fields(d)["message_id"] for d in everything.docnums()}
+    stored = {engine.reader._searcher.stored_fields(d)["message_id"] for d in everything.docnums()}
     assert stored & deleted == set()
 
 
@@ -138,7 +157,7 @@ def test_postings_read_as_arrays_equal_what_whooshs_matcher_reads(
 ) -> None:
     _, engine = built
     checked = 0
-    for reader, _ in engine._searcher.reader().leaf_readers():
+    for reader, _ in engine.reader._searcher.reader().leaf_readers():
         for fieldname in ("original", "subject", "list", "author"):
             for btext in list(reader.lexicon(fieldname))[::7]:
                 matcher = reader._terms.matcher(fieldname, btext, reader.schema[fieldname].format)
@@ -179,8 +198,8 @@ def test_engine_pages_match_whoosh_pages(built: tuple[list[Message], Engine]) ->
     first = engine.search(SearchRequest(text, page=1, page_size=5, with_facets=False))
     second = engine.search(SearchRequest(text, page=2, page_size=5, with_facets=False))
     parsed = parse(text)
-    _, top, _ = engine._collect(engine._searcher, parsed, "relevance", 10, None)
-    ids = [engine._searcher.stored_fields(d)["message_id"] for d, _ in top]
+    _, top, _ = engine.reader._collect(engine.reader._searcher, parsed.query, "relevance", 10, None)
+    ids = [engine.reader._searcher.stored_fields(d)["message_id"] for d, _ in top]
     assert [h.message_id for h in first.hits + second.hits] == ids
 
 
@@ -225,7 +244,7 @@ def test_highlighting_analysis_takes_the_fused_loop_and_yields_the_chains_tokens
     ],
 )
 def test_lead_reads_only_the_head_but_cuts_as_before(text: str, lead: Any) -> None:
-    from search.engine import _lead
+    from backends.whoosh.reader import lead as _lead
 
     assert _lead(text) == lead
 
@@ -234,7 +253,7 @@ def test_length_column_read_whole_equals_whoosh_per_document(
     built: tuple[list[Message], Engine],
 ) -> None:
     _messages, engine = built
-    searcher = engine._searcher
+    searcher = engine.reader._searcher
     names = [n for n in SCHEMA.names() if SCHEMA[n].scorable] + ["message_id"]
     checked = 0
     for reader, _offset in searcher.reader().leaf_readers():
@@ -257,10 +276,10 @@ def test_facet_counts_over_segments_with_deletions_equal_whooshs_term_counts(
 ) -> None:
     """The facet columns joined over three segments (two with deletions) count what each
     facet term's own postings say, for the matches of real queries."""
-    from search.facets import COLUMNS, FacetCounter
+    from backends.whoosh.columns import COLUMNS, FacetCounter
 
     messages, engine = built
-    searcher = engine._searcher
+    searcher = engine.reader._searcher
     counter = FacetCounter()
     texts = ["", *queries(messages)[:40:4]]
     for text in texts:
