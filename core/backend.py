@@ -62,8 +62,9 @@ class Reader(Protocol):
         Raises QueryError when a wildcard or range expands past max_terms.
         """
 
-    def matching(self, query: q.Node) -> Matched:
-        """Every match, unranked, every reference in ``top``."""
+    def matching(self, query: q.Node, limit: int | None = None) -> Matched:
+        """Every match, unranked; ``top`` holds the references of all of them (at most
+        ``limit``: 0 when only the total and counts are wanted)."""
 
     def count(self, matched: Matched, names: Iterable[str]) -> dict[str, Counter[str]]:
         """Values of facet or column fields (core.fields.COLUMNS names) over a match."""

@@ -129,11 +129,11 @@ class Engine:
         reader = self.reader
         reader.refresh()
         with reader.pinned():
-            own = reader.matching(q.Term("author", name))
+            own = reader.matching(q.Term("author", name), limit=0)
             if not own.total:
                 return None
             counts = reader.count(own, _AUTHOR_COLUMNS)
-            quoting = reader.matching(q.Term("quoted_author", name))
+            quoting = reader.matching(q.Term("quoted_author", name), limit=0)
             quoted_by = reader.count(quoting, ("author",))["author"]
         return views.author(name, own.total, counts, quoted_by)
 
@@ -148,7 +148,7 @@ class Engine:
         reader = self.reader
         reader.refresh()
         with reader.pinned():
-            every = reader.matching(q.Every())
+            every = reader.matching(q.Every(), limit=0)
             counts = reader.count(every, ("author", "list", "month"))
             # The month column narrows the search for the first and last date.
             months = sorted(counts["month"])

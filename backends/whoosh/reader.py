@@ -231,13 +231,14 @@ class WhooshReader:
         with self._lock:
             return self._facets.count(searcher, docnums, tuple(names))
 
-    def matching(self, query: q.Node) -> Matched:
+    def matching(self, query: q.Node, limit: int | None = None) -> Matched:
         """Every document of a query, unranked (views: a thread, an author's messages)."""
         wquery = to_whoosh(query)
         with self._lock:
             searcher = self._searcher
             docnums = sorted(searcher.docs_for_query(wquery))
-            return Matched(len(docnums), [(d, None) for d in docnums], (searcher, docnums))
+            top = [(d, None) for d in (docnums if limit is None else docnums[:limit])]
+            return Matched(len(docnums), top, (searcher, docnums))
 
     # ---- documents -----------------------------------------------------------------
 
