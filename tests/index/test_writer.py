@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -237,6 +238,27 @@ def test_lock_of_a_killed_process_is_not_stale(settings: Settings) -> None:
     lock = WriterLock(settings.index_dir, 0.2)
     lock.acquire()
     lock.release()
+
+
+def test_a_deleted_lock_file_admits_no_second_writer(settings: Settings) -> None:
+    """A real second process: the lock is the directory's flock, not the file's existence."""
+    settings.index_dir.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from index.lock import WriterLock; "
+         "WriterLock(Path(sys.argv[1]), 1.0).acquire(); print('locked', flush=True); "
+         "time.sleep(120)", str(settings.index_dir)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )
+    with holder:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        (settings.index_dir / "writer.lock").unlink()
+        with pytest.raises(IndexLocked, match="another govmail writer"):
+            with IndexWriterSession(replace(settings, lock_timeout=0.3)) as session:
+                session.add(make_message(1))
+        holder.kill()
+        holder.wait()
+    assert document_count(settings.index_dir) == 0
 
 
 def test_reconcile_after_whoosh_went_ahead(settings: Settings) -> None:
