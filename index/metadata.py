@@ -85,6 +85,7 @@ _MANGLED_DOMAINS = {d.translate(t): d for t in _MANGLE_TABLES for d in _KNOWN_DO
 _UNBRACKETED = re.compile(
     r"^\s*(?P<name>[^<>@()\",;:]*[^\s<>@()\",;:])\s+(?P<addr>[^\s<>@()\",;:]+@[^\s<>@()\",;:]+"
     r"\.[A-Za-z]{2,})\s*$")
+_ADDRESS_SHAPE = re.compile(r"^[^\s@<>()\"|]+@[^\s@<>()\"|]+$")
 _VIA = re.compile(r"^(?P<person>.+?)\s+via\s+(?P<list>\S.*)$", re.IGNORECASE)
 _ID = re.compile(r"<([^<>]*)>")
 _SUBJECT_PREFIX = re.compile(
@@ -362,6 +363,11 @@ def parse_author(value: str | None, pipermail: bool = False, *,
         name = None
     if name and name.startswith("'") and name.endswith("'"):
         name = name.strip("'") or None
+    if email and not _ADDRESS_SHAPE.match(email):
+        # A mangled or broken string ("qx@cur m@ili@g off use@st@rt...") is never an address.
+        email = ""
+        if name and not _ADDRESS_SHAPE.match(name) and ("@" in name or "|" in name):
+            name = None
     return Author(name, email.lower() or None, source if (name or email) else None)
 
 
@@ -422,6 +428,19 @@ def _dmarc_person(author: Author, decoded: Decoded, notes: list[str]) -> Author:
     notes.append(f"From rewritten by the list ({author.name!r} <{author.email}>); "
                  f"author from {how}")
     return Author(person or None, email, author.source)
+
+
+def _signoff_name(author: Author, split: Split, notes: list[str]) -> Author:
+    """An address without a name takes the sign-off's name when the address spells part of it
+    (``mkgray@mit.edu`` signed "Matthew Gray"), never a name the address does not support."""
+    if author.name or not author.email or not split.signoff:
+        return author
+    local = author.email.split("@", 1)[0].lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", split.signoff.lower()) if len(w) >= 3]
+    if not words or not any(w in local for w in words):
+        return author
+    notes.append("author name from the sign-off (the From header gives only an address)")
+    return Author(split.signoff, author.email, author.source)
 
 
 def _sender(decoded: Decoded, pipermail: bool) -> Author:
@@ -614,6 +633,7 @@ def describe(decoded: Decoded, split: Split, raw: RawMessage,
     if decoded.has_headers:
         author = _dmarc_person(_sender(decoded, raw.format in ("pipermail", "pipermail-html")),
                                decoded, notes)
+        author = _signoff_name(author, split, notes)
         if author.email is None and author.name is None and raw.envelope:
             sender = raw.envelope.split()[1] if len(raw.envelope.split()) > 1 else ""
             if raw.format == "pipermail":
