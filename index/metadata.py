@@ -325,7 +325,7 @@ def parse_author(value: str | None, pipermail: bool = False, *,
     elif pipermail:
         source = "pipermail"
     bare = _UNBRACKETED.match(text) if "<" not in text and "(" not in text else None
-    if bare and " " in bare.group("name").strip() + " ":
+    if bare:
         name = bare.group("name").strip().strip("\"'").strip()
         if encoded:
             name = decode_header_value(name)
