@@ -321,7 +321,10 @@ _QP_ANY_EQUALS = re.compile(rb"=")
 def evidently_qp(data: bytes) -> bool:
     """True when bytes that no header calls quoted-printable plainly are: several escapes or
     soft breaks, and almost no "=" that QP could not have written (``a = b`` in code)."""
-    if b"=" not in data:
+    # Substring tests first: most bodies hold an "=" (code, URLs) but neither a soft break
+    # nor the escapes of "=" and a space, without which nothing below can say yes.
+    if b"=\n" not in data and b"=\r\n" not in data and b"=3D" not in data \
+            and b"=20" not in data:
         return False
     codes = len(_QP_CODE.findall(data))
     soft = len(_QP_SOFT.findall(data))
