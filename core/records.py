@@ -37,7 +37,8 @@ class RawMessage:
     """The bytes of one message as a source yielded them.
 
     ``format`` is one of "mbox", "pipermail", "maildir", "eml", "body" (a bare
-    HTML or text body without headers). ``envelope`` is the mbox ``From `` line
+    HTML or text body without headers), "hypermail" or "pipermail-html" (an archive's
+    HTML page of one message). ``envelope`` is the mbox ``From `` line
     when there was one; ``list_hint`` the list name the source implies
     (pipermail folder or configured name).
     """
@@ -47,6 +48,9 @@ class RawMessage:
     format: str
     envelope: str | None = None
     list_hint: str | None = None
+    # What the container says about the message beside its bytes, as header pairs (a
+    # pipermail HTML page's own Message-ID, which only the folder's thread.html holds).
+    container: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
