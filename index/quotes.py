@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.records import Block, Quote, Split
 from index import quote_markers as qm
@@ -470,7 +470,14 @@ def _signoff(lines: list[_L]) -> str | None:
 
 
 def _join(lines: list[_L]) -> str:
+    return _join_ends(lines)[0]
+
+
+def _join_ends(lines: list[_L]) -> tuple[str, list[int]]:
+    """The joined text and, per non-blank line, the offset just after it."""
     out: list[str] = []
+    ends: list[int] = []
+    size = 0
     blank = False
     for ln in lines:
         if ln.kind == "blank" or not ln.text.strip():
@@ -478,9 +485,12 @@ def _join(lines: list[_L]) -> str:
             continue
         if blank:
             out.append("")
+            size += 1
+        size += len(ln.text) + (1 if out else 0)
         out.append(ln.text)
+        ends.append(size)
         blank = False
-    return "\n".join(out)
+    return "\n".join(out), ends
 
 
 def _assemble(lines: list[_L], signoff: str | None) -> Split:
@@ -493,6 +503,9 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
     cite_at: dict[int, str | None] = {}
     run: list[_L] = []
     run_depth = 0
+    # Quote -> how many of the author's lines came before it, turned into an offset below.
+    own_before: list[int] = []
+    own_lines = 0
 
     def close_run() -> None:
         nonlocal run
@@ -501,6 +514,7 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
             first_cite = next((x.cite for x in run if x.cite), None)
             cite = first_cite or cite_at.get(run_depth)
             quotes.append(Quote(author_at.get(run_depth), cite, run_depth, text))
+            own_before.append(own_lines)
         run = []
 
     for ln in lines:
@@ -531,6 +545,7 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
             if run:
                 close_run()
             dest = original
+            own_lines += 1
         else:
             if run and ln.depth != run_depth:
                 close_run()
@@ -544,8 +559,12 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
             target.append(ln if target is dest else _BREAK)
     if run:
         close_run()
+    original_text, ends = _join_ends(original)
+    quotes = [
+        replace(q, at=ends[k - 1] if k else 0) for q, k in zip(quotes, own_before, strict=True)
+    ]
     return Split(
-        original_text=_join(original),
+        original_text=original_text,
         quoted_text=_join(quoted),
         quotes=tuple(_attribute_excerpts(quotes)),
         signature=_join(signature),
@@ -572,6 +591,6 @@ def _attribute_excerpts(quotes: list[Quote]) -> list[Quote]:
         needle = " ".join(quote.text.split())[:80]
         source = next((q for text, q in haystacks if len(needle) >= 30 and needle in text), None)
         if source is not None:
-            quote = Quote(source.author, source.message_id, quote.depth, quote.text)
+            quote = replace(quote, author=source.author, message_id=source.message_id)
         out.append(quote)
     return out
