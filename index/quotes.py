@@ -18,7 +18,7 @@ import html
 import re
 from dataclasses import dataclass, replace
 
-from core.records import Block, Quote, Split
+from core.records import Attachment, Block, Quote, Split
 from index import quote_markers as qm
 
 _ADDR = re.compile(r"[\w.+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}")
@@ -203,6 +203,10 @@ def _header_block(lines: list[_L], i: int) -> tuple[int, str | None] | None:
     depth = lines[i].depth
     j = i
     separator = bool(qm.ORIGINAL_MESSAGE.match(text) or any(p.match(text) for p in qm.FORWARD_MARKERS))
+    if not separator and not qm.HEADER_FROM.match(text):
+        # Without a separator only From opens a header block: "Date:", "Author:" or
+        # "To:" lines of a DESCRIPTION file, a git log or prose are the author's text.
+        return None
     if separator:
         j = i + 1
         while j < len(lines) and lines[j].kind == "blank" and j - i < 3:
@@ -237,9 +241,64 @@ def split(blocks: list[Block]) -> Split:
     budget = _Budget()
     _mark_headers(lines, budget)
     _mark_attributions(lines, budget)
+    attachments = _mark_stubs(lines)
     _mark_footers(lines)
     signoff = _mark_signatures(lines)
-    return _assemble(lines, signoff)
+    return replace(_assemble(lines, signoff), attachments=tuple(attachments))
+
+
+_SCRUBBED_TYPES = {
+    "html attachment": "text/html",
+    "embedded and charset-unspecified text": "text/plain",
+    "embedded message": "message/rfc822",
+    "non-text attachment": "application/octet-stream",
+}
+_SIZE = re.compile(r"(\d[\d,]{0,15})\s*(bytes?|[kmg]i?b)?", re.IGNORECASE)
+_UNITS = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+
+
+def _mark_stubs(lines: list[_L]) -> list[Attachment]:
+    """Mailman scrubber stubs -> attachment entries; their lines leave the text."""
+    found: list[Attachment] = []
+    for i, ln in enumerate(lines):
+        if ln.kind not in ("text", "signature") or not qm.SCRUB_SEPARATOR.match(ln.text.strip()):
+            continue
+        ln.kind = "stub"
+        k = _next_nonblank(lines, i)
+        while k < len(lines) and lines[k].depth == ln.depth:
+            notice = qm.SCRUB_NOTICE.match(lines[k].text.strip())
+            if notice is None:
+                break  # an inline text part follows the separator: it is the author's
+            fields: dict[str, str] = {}
+            lines[k].kind = "stub"
+            k += 1
+            while k < len(lines) and lines[k].kind != "blank" and lines[k].depth == ln.depth:
+                m = qm.SCRUB_FIELD.match(lines[k].text.strip())
+                if m is None:
+                    break
+                fields.setdefault(m.group("key").lower(), m.group("value").strip())
+                lines[k].kind = "stub"
+                k += 1
+            if ln.depth == 0:
+                kind = (notice.group("kind") or "").lower()
+                ctype = fields.get("type") or notice.group("skipped") or _SCRUBBED_TYPES.get(
+                    kind, "application/octet-stream")
+                found.append(Attachment(fields.get("name") or None, ctype.lower(),
+                                        _size(fields.get("size", ""))))
+            nxt = _next_nonblank(lines, k - 1)
+            if nxt < len(lines) and qm.SCRUB_SEPARATOR.match(lines[nxt].text.strip()):
+                break  # the next stub is handled by the outer loop
+            k = nxt
+    return found
+
+
+def _size(text: str) -> int:
+    m = _SIZE.search(text)
+    if m is None:
+        return 0
+    number = int(m.group(1).replace(",", ""))
+    unit = (m.group(2) or "b").lower()
+    return number * _UNITS.get(unit[0], 1)
 
 
 def _mark_headers(lines: list[_L], budget: _Budget) -> None:
@@ -388,7 +447,7 @@ def _mark_footers(lines: list[_L]) -> None:
         while k < len(lines) and (lines[k].depth >= d or lines[k].kind == "blank"):
             if lines[k].kind == "blank" and not to_end and k > start:
                 break
-            if lines[k].kind != "blank":
+            if lines[k].kind not in ("blank", "stub"):
                 lines[k].kind = "footer"
             k += 1
         i = max(k, i + 1)
@@ -518,11 +577,11 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
         run = []
 
     for ln in lines:
-        if ln.kind == "blank":
+        if ln.kind in ("blank", "stub"):
             for target in (original, quoted, signature, footer):
-                target.append(ln)
+                target.append(_BREAK)
             if run:
-                run.append(ln)
+                run.append(_BREAK)
             continue
         if ln.kind == "attribution":
             if run:

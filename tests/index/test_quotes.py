@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.records import Block, Quote, Split
+from core.records import Attachment, Block, Quote, Split
 from index.body import split_body
 from index.quotes import attribution_author, clean_name
 from index.quotes import split as _split
@@ -142,11 +142,12 @@ def test_phone_signatures() -> None:
         assert _plain(f"Yes.\n\n{line}\n") == Split("Yes.", "", signature=line)
 
 
-def test_pipermail_next_part_is_footer() -> None:
+def test_pipermail_next_part_stub_is_an_attachment_not_text() -> None:
     text = "Body.\n-------------- next part --------------\nAn HTML attachment was scrubbed...\nURL: <http://x/a.htm>\n"
     split = _plain(text)
     assert split.original_text == "Body."
-    assert split.footer == "-------------- next part --------------\nAn HTML attachment was scrubbed...\nURL: <http://x/a.htm>"
+    assert split.footer == ""
+    assert split.attachments == (Attachment(None, "text/html", 0),)
 
 
 def test_unprefixed_quote_after_dated_attribution() -> None:
