@@ -79,13 +79,16 @@ def plain_lines(text: str, flowed: bool = False, delsp: bool = False) -> list[tu
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     items: list[list] = []
     prev_raw = ""
+    prev_depth = 0
     for line in raw:
         line = line.replace("\xa0", " ")
         depth, rest = quote_prefix(line)
-        if depth and (_is_arrow_art(line) or _LINK_OPEN.search(prev_raw.rstrip())):
-            # The ">" closes an address or link left open on the line above.
+        if depth and (_is_arrow_art(line) or (
+                depth > prev_depth and _LINK_OPEN.search(prev_raw.rstrip()))):
+            # The ">" closes an address or link left open on the line above (a quoted line
+            # as deep as the one above is that quote going on: a wrapped attribution).
             depth, rest = 0, line
-        prev_raw = line
+        prev_raw, prev_depth = line, depth
         items.append([depth, rest, line])
     if any(item[0] for item in items):
         _literal_consoles(items)
@@ -113,6 +116,7 @@ _FLOWED = re.compile(
     rb"^content-type:[ \t]*text/plain[^\n]*(?:\r?\n[ \t][^\n]*)*?format[ \t]*=[ \t]*\"?flowed",
     re.IGNORECASE | re.MULTILINE,
 )
+_HEADER_END = re.compile(rb"\r?\n(?![ \t])")
 _DELSP = re.compile(rb"delsp[ \t]*=[ \t]*\"?yes", re.IGNORECASE)
 
 
@@ -121,8 +125,8 @@ def declared_flowed(data: bytes) -> tuple[bool, bool]:
     m = _FLOWED.search(data)
     if m is None:
         return False, False
-    line_end = data.find(b"\n\n", m.start())
-    return True, _DELSP.search(data, m.start(), line_end if line_end > 0 else None) is not None
+    end = _HEADER_END.search(data, m.end())
+    return True, _DELSP.search(data, m.start(), end.start() if end else len(data)) is not None
 
 
 # ---- console and code lines that start with ">" -------------------------------------------

@@ -20,6 +20,7 @@ _VERBS = (
     r"|escribió|escribio|escribe|ha scritto|scrive|escreveu|escreve|schreef"
     r"|het volgende geschreven|skrev|kirjoitti|napisał\(a\)|napisał|napsal\(a\)|napsal"
     r"|написал\(а\)|написал|написала|пишет|пише|đã viết|yazdı"
+    r"|写道|寫道|さんは書きました|は書きました|書きました|كتبت|كتب"
 )
 
 # Each pattern matches a whole (joined) attribution; group "name" holds the quoted author
@@ -28,6 +29,10 @@ _VERBS = (
 ATTRIBUTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
+        # ar: "في الثلاثاء، 12 مارس 2021، كتب NAME <ADDR>:" (the verb before the name)
+        r"^.{0,200}?(?:^|[\s،,])كتبت?\s+(?P<name>[^:：]{1,160}?)\s*[:：]$",
+        # ja (Thunderbird): "2021/03/12 10:00 に NAME さんは書きました:"
+        r"^(?:.{0,80}?\sに\s*)?(?P<name>[^:：\s][^:：]{0,80}?)\s*(?:さん)?(?:は|が)?書きました\s*[:：]$",
         # de (Thunderbird/Gmail): "Am 06.04.21 um 23:22 schrieb NAME:"
         r"^Am\s.{1,200}?\sschrieb\s+(?P<name>[^:]{1,160}?)\s*:$",
         # nl: "Op 13-02-2014 3:18 schreef NAME <ADDR>:"

@@ -30,6 +30,7 @@ _LEAD = re.compile(
 )
 _NAME_WORD = re.compile(r"^[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’.\-]{0,30}$")
 _VERB_ONLY = re.compile(r"^(?:" + qm._VERBS + r")\s*[:：]$", re.IGNORECASE)
+_FIELD_LABEL = re.compile(r"^[A-Z][\w-]{1,30}:\s")
 # Precompiled: these run per candidate line, and re's cache lookup costs a call each time.
 _DIGIT = re.compile(r"\d")
 _DIGIT_OR_AT = re.compile(r"\d|@")
@@ -144,7 +145,7 @@ def _after_date(text: str) -> str:
     words = text.split()
     last_digit = max((k for k, w in enumerate(words) if _DIGIT.search(w)), default=-1)
     words = words[last_digit + 1:]
-    while words and (words[0].upper() in ("GMT", "UTC", "AM", "PM", "UHR")
+    while words and (words[0].upper() in ("GMT", "UTC", "AM", "PM", "UHR", "に", "、")
                      or (words[0].islower() and len(words) > 1)):
         words.pop(0)
     return " ".join(words)
@@ -361,7 +362,9 @@ def _mark_attributions(lines: list[_L], budget: _Budget) -> None:
         for start in (e, e - 1, e - 2):
             if start < 0 or any(
                 lines[k].kind != "text" or lines[k].depth != ln.depth for k in range(start, e)
-            ):
+            ) or (start < e and _FIELD_LABEL.match(lines[start + 1].text.strip())):
+                # A field line ("Author: ...", "Date: ...") continues no attribution: the
+                # lines above belong to a DESCRIPTION file, a git log or a form.
                 break
             joined = " ".join(lines[k].text.strip() for k in range(start, e + 1))
             joined = _SPACE_AFTER_OPEN.sub(r"\1", _SPACE_BEFORE_CLOSE.sub(r"\1", joined))
