@@ -164,8 +164,10 @@ def _literal_consoles(items: list[list]) -> None:
     """Turn ">" runs that are typed code, not quotes, back into the author's text."""
     n = len(items)
     i = 0
+    attributed = False  # an attribution above: this message quotes someone
     while i < n:
         if not items[i][0]:
+            attributed = attributed or _is_attribution_line(items[i][2])
             i += 1
             continue
         start = i
@@ -179,14 +181,16 @@ def _literal_consoles(items: list[list]) -> None:
         before = next((items[k] for k in range(start - 1, -1, -1) if items[k][2].strip()), None)
         adjacent = items[start - 1] if start else None
         after = items[end + 1] if end + 1 < n else None
-        if _is_console(run, before, adjacent, after):
+        if _is_console(run, before, adjacent, after, attributed):
             for item in run:
                 item[0], item[1] = 0, item[2]
+        else:
+            attributed = True
         i = end + 1
 
 
 def _is_console(run: list[list], before: list | None, adjacent: list | None,
-                after: list | None) -> bool:
+                after: list | None, attributed: bool = False) -> bool:
     if before is not None and _is_attribution_line(before[2]):
         return False
     quoted = [item for item in run if item[0] and item[1].strip()]
@@ -195,7 +199,8 @@ def _is_console(run: list[list], before: list | None, adjacent: list | None,
         return all(_BANNER.match(item[2]) for item in run if item[0])
     depths = {item[0] for item in quoted}
     if len(quoted) == 1 and _BANNER.match(quoted[0][2]) and quoted[0][2].lstrip().startswith(
-            ">" * quoted[0][0]) and quoted[0][0] >= 4:
+            ">" * quoted[0][0]) and quoted[0][0] >= 4 and not _is_attribution_line(quoted[0][1]):
+        # (Supercite's '>>>>> "X" == X <addr> writes:' is an attribution, not a banner.)
         return True  # ">>>>>>> branch" or a line of arrows, not a 7-deep quote
     if adjacent is not None and adjacent[2].strip() and not adjacent[0] and (
             _SHELL.search(adjacent[2]) or _DIFF.match(adjacent[2])):
@@ -211,13 +216,17 @@ def _is_console(run: list[list], before: list | None, adjacent: list | None,
     code = prose = 0
     for item in quoted:
         t = item[1].strip()
+        if t.startswith("[[") or "://" in t:
+            continue  # "[[alternative HTML version deleted]]", a link: neither
         if _CODE.match(t):
             code += 1
         elif _PROSE.match(t) and len(t.split()) >= 4:
             prose += 1
-    if after is not None and not after[0] and _OUTPUT.match(after[2]):
-        code += 1
-    return code > 0 and code >= prose
+    output = after is not None and not after[0] and _OUTPUT.match(after[2]) is not None
+    if attributed:
+        # In a reply, a ">" run is a quote unless it is all code and answered by output.
+        return code > 0 and not prose and (output or code == len(quoted))
+    return code + output > 0 and code + output >= prose
 
 
 def plain_blocks(text: str, flowed: bool = False, delsp: bool = False) -> list[Block]:

@@ -198,7 +198,9 @@ SCRUB_SEPARATOR: re.Pattern[str] = re.compile(r"^-{5,}\s*(?:next part|Part\s*\.\
 SCRUB_NOTICE: re.Pattern[str] = re.compile(
     r"^(?:An? (?P<kind>HTML attachment|non-text attachment|embedded and charset-unspecified "
     r"text|embedded message|embedded and charset-unspecified text) was scrubbed\.\.\."
-    r"|Skipped content of type (?P<skipped>\S+))\s*$",
+    r"|Skipped content of type (?P<skipped>\S+)"
+    # R's lists delete HTML alternatives and say so where the part stood.
+    r"|\[\[alternative (?P<deleted>HTML|text/enriched) version deleted\]\])\s*$",
     re.IGNORECASE,
 )
 SCRUB_FIELD: re.Pattern[str] = re.compile(

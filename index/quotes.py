@@ -259,37 +259,47 @@ _UNITS = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 
 
 def _mark_stubs(lines: list[_L]) -> list[Attachment]:
-    """Mailman scrubber stubs -> attachment entries; their lines leave the text."""
+    """Mailman scrubber stubs -> attachment entries; their lines leave the text.
+
+    A stub is a notice line ("An HTML attachment was scrubbed...") and its field lines,
+    after a "next part" separator or alone (an HTML-only message keeps only the stub).
+    A separator followed by other text starts an inline text part: that text stays.
+    """
     found: list[Attachment] = []
-    for i, ln in enumerate(lines):
-        if ln.kind not in ("text", "signature") or not qm.SCRUB_SEPARATOR.match(ln.text.strip()):
+    k = 0
+    while k < len(lines):
+        ln = lines[k]
+        t = ln.text.strip()
+        k += 1
+        if ln.kind not in ("text", "signature") or not t:
+            continue
+        if qm.SCRUB_SEPARATOR.match(t):
+            ln.kind = "stub"
+            continue
+        if not t.endswith(("...", "]]")) and not t.startswith("Skipped content"):
+            continue
+        notice = qm.SCRUB_NOTICE.match(t)
+        if notice is None:
             continue
         ln.kind = "stub"
-        k = _next_nonblank(lines, i)
-        while k < len(lines) and lines[k].depth == ln.depth:
-            notice = qm.SCRUB_NOTICE.match(lines[k].text.strip())
-            if notice is None:
-                break  # an inline text part follows the separator: it is the author's
-            fields: dict[str, str] = {}
+        fields: dict[str, str] = {}
+        while k < len(lines) and lines[k].kind != "blank" and lines[k].depth == ln.depth:
+            m = qm.SCRUB_FIELD.match(lines[k].text.strip())
+            if m is None:
+                break
+            fields.setdefault(m.group("key").lower(), m.group("value").strip())
             lines[k].kind = "stub"
             k += 1
-            while k < len(lines) and lines[k].kind != "blank" and lines[k].depth == ln.depth:
-                m = qm.SCRUB_FIELD.match(lines[k].text.strip())
-                if m is None:
-                    break
-                fields.setdefault(m.group("key").lower(), m.group("value").strip())
-                lines[k].kind = "stub"
-                k += 1
-            if ln.depth == 0:
-                kind = (notice.group("kind") or "").lower()
-                ctype = fields.get("type") or notice.group("skipped") or _SCRUBBED_TYPES.get(
-                    kind, "application/octet-stream")
-                found.append(Attachment(fields.get("name") or None, ctype.lower(),
-                                        _size(fields.get("size", ""))))
-            nxt = _next_nonblank(lines, k - 1)
-            if nxt < len(lines) and qm.SCRUB_SEPARATOR.match(lines[nxt].text.strip()):
-                break  # the next stub is handled by the outer loop
-            k = nxt
+        if ln.depth:
+            continue  # a quoted stub stands for the quoted message's attachment
+        if notice.group("deleted"):
+            ctype = "text/" + notice.group("deleted").lower()
+        else:
+            kind = (notice.group("kind") or "").lower()
+            ctype = fields.get("type") or notice.group("skipped") or _SCRUBBED_TYPES.get(
+                kind, "application/octet-stream")
+        found.append(Attachment(fields.get("name") or None, ctype.lower(),
+                                _size(fields.get("size", ""))))
     return found
 
 

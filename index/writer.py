@@ -36,7 +36,7 @@ from backends import open_store
 from core.backend import Writer
 from core.config import Settings
 from core.records import Message, Quote
-from index import quote_links, repair
+from index import footers, quote_links, repair
 from index.catalog import (
     Catalog,
     CatalogRow,
@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 
 CRASH_HOOK = "GOVMAIL_TEST_CRASH"
+# Catalog meta key of the footers learned per list (index/footers.py).
+FOOTERS_META = "learned_footers"
 # At most this many new messages a commit: the Whoosh backend's writer processes index
 # that many without spilling their posting pools (backends/whoosh/store.py).
 MAX_BATCH = 10000
@@ -204,6 +206,7 @@ class IndexWriterSession:
             self._sources.clear()
             self._seen.clear()
             return
+        self._strip_learned_footers()
         new_rows = {mid: row_from_message(m) for mid, m in self._pending.items()}
         # Both plans read the catalog as it was before this batch.
         thread_of, parent_of, moved = thread_plan(catalog, new_rows)
@@ -263,6 +266,18 @@ class IndexWriterSession:
         self._sources.clear()
         self._seen.clear()
         self._aliases_changed = False
+
+    def _strip_learned_footers(self) -> None:
+        """Learn each list's footers from the batch, keep them, strip them (index/footers.py)."""
+        assert self.catalog is not None
+        stored = json.loads(self.catalog.get_meta(FOOTERS_META) or "{}")
+        known = {name: set(keys) for name, keys in stored.items()}
+        for name, keys in footers.learn(self._pending.values()).items():
+            known.setdefault(name, set()).update(keys)
+        as_json = {name: sorted(keys) for name, keys in sorted(known.items())}
+        if as_json != stored:
+            self.catalog.set_meta(FOOTERS_META, json.dumps(as_json, ensure_ascii=False))
+        self._pending.update(footers.apply(self._pending, known))
 
     def _link_quotes(
         self, thread_of: dict[str, str], moved: dict[str, str]
