@@ -85,10 +85,19 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Quote:
+    """One quoted passage, in body order; a deeper quote right after its parent is inside it.
+
+    ``at`` is the offset in ``original_text`` where the passage stood, so a page can put
+    the author's words and the quotes back in the order they were written (-1: unknown,
+    records written before offsets existed). ``message_id`` names the quoted message
+    once the writer found the text in it (index/quote_links.py).
+    """
+
     author: str | None
     message_id: str | None
     depth: int
     text: str
+    at: int = -1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +105,7 @@ class Quote:
             "message_id": self.message_id,
             "depth": self.depth,
             "text": self.text,
+            "at": self.at,
         }
 
 
@@ -111,6 +121,8 @@ class Split:
     # A name found at a sign-off ("Parminder" above "X wrote:"); used to infer
     # the author of header-less bodies.
     signoff: str | None = None
+    # Archive stubs ("A non-text attachment was scrubbed...") stand for attachments.
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

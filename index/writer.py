@@ -25,6 +25,7 @@ import logging
 import os
 import signal
 import time
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -34,12 +35,13 @@ from typing import Any
 from backends import open_store
 from core.backend import Writer
 from core.config import Settings
-from core.records import Message
-from index import repair
+from core.records import Message, Quote
+from index import footers, quote_links, repair
 from index.catalog import (
     Catalog,
     CatalogRow,
     SourceState,
+    epoch,
     merge_lists,
     row_from_message,
 )
@@ -52,6 +54,8 @@ log = logging.getLogger(__name__)
 
 
 CRASH_HOOK = "GOVMAIL_TEST_CRASH"
+# Catalog meta key of the footers learned per list (index/footers.py).
+FOOTERS_META = "learned_footers"
 # At most this many new messages a commit: the Whoosh backend's writer processes index
 # that many without spilling their posting pools (backends/whoosh/store.py).
 MAX_BATCH = 10000
@@ -202,10 +206,12 @@ class IndexWriterSession:
             self._sources.clear()
             self._seen.clear()
             return
+        self._strip_learned_footers()
         new_rows = {mid: row_from_message(m) for mid, m in self._pending.items()}
         # Both plans read the catalog as it was before this batch.
         thread_of, parent_of, moved = thread_plan(catalog, new_rows)
         people = people_plan(catalog, new_rows, self.aliases)
+        relinked = self._link_quotes(thread_of, moved)
         catalog.put_many(
             replace(row, thread_id=thread_of[mid], author_key=people.key_of(row))
             for mid, row in new_rows.items()
@@ -222,7 +228,8 @@ class IndexWriterSession:
         try:
             for message in self._pending.values():
                 mid = message.message_id
-                message = replace(message, thread_id=thread_of[mid])
+                message = replace(message, thread_id=thread_of[mid],
+                                  quotes=relinked.get(mid, message.quotes))
                 writer.add(to_document(message, people.identity_of(new_rows[mid]),
                                        parent_of.get(mid)))
             if rewrites:
@@ -259,6 +266,60 @@ class IndexWriterSession:
         self._sources.clear()
         self._seen.clear()
         self._aliases_changed = False
+
+    def _strip_learned_footers(self) -> None:
+        """Learn each list's footers from the batch, keep them, strip them (index/footers.py)."""
+        assert self.catalog is not None
+        stored = json.loads(self.catalog.get_meta(FOOTERS_META) or "{}")
+        known = {name: set(keys) for name, keys in stored.items()}
+        for name, keys in footers.learn(self._pending.values()).items():
+            known.setdefault(name, set()).update(keys)
+        as_json = {name: sorted(keys) for name, keys in sorted(known.items())}
+        if as_json != stored:
+            self.catalog.set_meta(FOOTERS_META, json.dumps(as_json, ensure_ascii=False))
+        self._pending.update(footers.apply(self._pending, known))
+
+    def _link_quotes(
+        self, thread_of: dict[str, str], moved: dict[str, str]
+    ) -> dict[str, tuple[Quote, ...]]:
+        """Quotes of the batch linked to the messages they quote (index/quote_links.py)."""
+        assert self.catalog is not None and self.store is not None
+        waiting = {mid: m for mid, m in self._pending.items() if quote_links.unlinked(m)}
+        if not waiting:
+            return {}
+        wanted = {thread_of[mid] for mid in waiting}
+        by_thread: dict[str, list[tuple[float, str]]] = {}
+        for row in self.catalog.thread_members(wanted):
+            thread = moved.get(row.message_id, row.thread_id)
+            if thread in wanted and row.date is not None:
+                by_thread.setdefault(thread, []).append((row.date, row.message_id))
+        for mid, message in self._pending.items():
+            when = epoch(message.date)
+            if thread_of[mid] in wanted and when is not None:
+                by_thread.setdefault(thread_of[mid], []).append((when, mid))
+        for members in by_thread.values():
+            members.sort()
+        order: dict[str, list[str]] = {}
+        for mid, message in waiting.items():
+            members = by_thread.get(thread_of[mid], [])
+            when = epoch(message.date)
+            end = bisect_left(members, (when, "")) if when is not None else 0
+            start = max(0, end - quote_links.MAX_THREAD_CANDIDATES)
+            earlier = [m for _, m in reversed(members[start:end])]
+            order[mid] = quote_links.candidates(message, earlier)
+
+        def fetch(ids: set[str]) -> dict[str, quote_links.Source]:
+            assert self.store is not None
+            found = {}
+            for mid, doc in self.store.get_many(ids).items():
+                meta = json.loads(doc.get("meta_json") or "{}")
+                found[mid] = quote_links.Source.of(
+                    mid, meta.get("author_name") or doc.get("author"),
+                    doc.get("original") or "", doc.get("quoted") or "",
+                    doc.get("signature") or "")
+            return found
+
+        return quote_links.link_batch(self._pending, order, fetch)
 
     def _record_sources(self) -> None:
         assert self.catalog is not None
