@@ -51,11 +51,10 @@ PART_WORDS = (
     "articulo", "artículos", "apartado", "sección", "seccion", "alinéa",
 )
 
-# Separators that end a word: mapped to a space in both the text and the keys, so that a
-# key " itu" (leading space) only starts at a word boundary and the automaton reports no
-# hits inside words ("data" holds "ta"). One character for one: offsets stay the text's.
-_SPACES = "\t\n\r\x0b\x0c\xa0()[]{}\"'<>*_,;:!?“”‘’«»¿¡=|~`"
-_TO_SPACE = str.maketrans(_SPACES, " " * len(_SPACES))
+# A key that starts with a letter is stored once per character that may open a word (" itu",
+# "(itu", "\"itu"), so the automaton itself refuses hits inside words ("data" holds "ta")
+# and no pass over the text has to rewrite punctuation first. Line ends are spaces.
+_OPENERS = " (\"'“‘«[<*_¿¡"
 
 _NUMBER = r"\d{1,4}(?:\.\d{1,3})*(?:\s?\([a-h]\)(?!\w)|[a-h](?![\w])|\s[b-h](?![\w]))?"
 _PART_NUMBERS = re.compile(
@@ -111,9 +110,13 @@ class Table:
         return self.entries.get(entry_id)
 
 
-def _key(text: str) -> str:
-    key = text.lower().translate(_TO_SPACE)
-    return " " + key if key[:1].isalnum() else key
+def _keys(text: str, bounded: bool = True) -> list[str]:
+    """The automaton keys of one spelling: lowercase, straight and curly apostrophes."""
+    low = text.lower()
+    spellings = {low, low.replace("'", "’")}
+    if not bounded or not low[:1].isalnum():
+        return sorted(spellings)
+    return sorted(opener + s for s in spellings for opener in _OPENERS)
 
 
 def _build(entries: dict[str, Entry]) -> Table:
@@ -121,8 +124,14 @@ def _build(entries: dict[str, Entry]) -> Table:
     keys: dict[str, list[tuple[int, str | None, str, int]]] = {}
 
     def add(text: str, code: int, entry_id: str | None) -> None:
-        key = _key(text)
-        keys.setdefault(key, []).append((code, entry_id, text, len(key)))
+        # Anchors also start after '/' or '.' (".../id/draft-ietf-x.txt"): their boundary is
+        # checked at the hit, and they are rare enough for that to cost nothing.
+        bounded = code != _ANCHOR
+        for key in _keys(text, bounded):
+            # back: from the key's last character to the spelling's first, in text offsets
+            # (the scanned string has one leading space, an opener is one more character).
+            back = len(key) - (1 if bounded and text[:1].isalnum() else 0)
+            keys.setdefault(key, []).append((code, entry_id, text, back, text[-1:].isalnum()))
 
     for entry in entries.values():
         for name in entry.names:
@@ -230,6 +239,20 @@ class _Hit:
     entry: str | None  # the document or organisation id (resolved for patterns)
 
 
+def _in_address(text: str, start: int, stop: int) -> bool:
+    """True inside an address or URL ("<w3c-dist-auth@w3.org>"): a list's name, not a mention."""
+    if stop + 1 < len(text) and text[stop + 1] != " ":
+        left = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start))
+        right = len(text)
+        for space in (" ", "\n"):
+            found = text.find(space, stop)
+            if found != -1:
+                right = min(right, found)
+        token = text[left + 1:right]
+        return "@" in token or "://" in token
+    return False
+
+
 def _scan(text: str, tab: Table) -> list[_Hit]:
     """Every recognised span of ``text``, leftmost-longest, not overlapping."""
     if not text:
@@ -238,28 +261,33 @@ def _scan(text: str, tab: Table) -> list[_Hit]:
     if len(low) != len(text):
         # A few characters lowercase to two ("İ"); keep offsets the text's.
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    norm = " " + low.translate(_TO_SPACE)
+    # One leading space so that a key's opener can match before the first word.
+    norm = " " + low.replace("\n", " ").replace("\xa0", " ")
     size = len(norm)
     hits: list[_Hit] = []
+    append = hits.append
     for end, values in tab.automaton.iter(norm):
-        after = norm[end + 1] if end + 1 < size else " "
-        for code, entry_id, spelled, length in values:
-            # Offsets in text: norm has one leading space.
-            start = end - length + 1 + (1 if spelled[:1].isalnum() else 0) - 1
-            stop = end
+        # norm[end + 1] is text[end], the character after the key.
+        after_alnum = end + 1 < size and norm[end + 1].isalnum()
+        for code, entry_id, spelled, back, word_end in values:
+            start = end - back
             if code == _ANCHOR:
+                if start > 0 and text[start - 1].isalnum():
+                    continue
                 entry = tab.entries[entry_id]  # type: ignore[index]
                 assert entry.pattern is not None
                 match = entry.pattern.match(text, start)
                 if match:
                     resolved, _ = entry.resolve(match.groupdict())
-                    hits.append(_Hit(start, match.end(), _NAME, resolved))
+                    append(_Hit(start, match.end(), _NAME, resolved))
                 continue
-            if spelled[-1:].isalnum() and after.isalnum():
+            if word_end and after_alnum:
                 continue
-            if code in (_ACRONYM, _ABBREVIATION) and text[start:stop] != spelled:
+            if code >= _ACRONYM and code != _PART and text[start:end] != spelled:
                 continue
-            hits.append(_Hit(start, stop, code, entry_id))
+            if end < size - 1 and norm[end + 1] in "-@." and _in_address(text, start, end):
+                continue
+            append(_Hit(start, end, code, entry_id))
     if len(hits) > 1:
         hits.sort(key=lambda h: (h.start, h.start - h.end))
         kept: list[_Hit] = []
