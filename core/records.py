@@ -147,6 +147,23 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Cite:
+    """A governance document (an id of index/references.toml), maybe a part, and on which side.
+
+    ``part`` is a paragraph, section or article as ``core.refkeys.part_key`` spells it
+    ("76", "73b", "4.2"), None for the document as a whole; ``where`` is "original" (the
+    author's own words) or "quoted".
+    """
+
+    document: str
+    part: str | None
+    where: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"document": self.document, "part": self.part, "where": self.where}
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """The finished record: what ``govmail inspect`` prints and the writer indexes."""
 
@@ -173,6 +190,9 @@ class Message:
     # Decoded header block, for the "raw decoded source" view.
     headers: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Documents cited and organisations (ids) named, in own and quoted text (index/references).
+    cites: tuple[Cite, ...] = ()
+    mentions: tuple[str, ...] = ()
 
     @property
     def list(self) -> str | None:
@@ -202,6 +222,8 @@ class Message:
             "charset": self.charset.to_json(),
             "attachments": [a.to_json() for a in self.attachments],
             "notes": list(self.notes),
+            "cites": [c.to_json() for c in self.cites],
+            "mentions": list(self.mentions),
         }
 
 
