@@ -125,3 +125,29 @@ def candidates(
         if mid and mid != message.message_id:
             seen.setdefault(mid, None)
     return list(seen)
+
+
+def relink(quotes: tuple[Quote, ...], sources: list[Source],
+           linked_to: Mapping[str, Source]) -> tuple[Quote, ...]:
+    """Quotes of an indexed message linked again now that more candidates are indexed.
+
+    Open are the unlinked quotes and those linked only provisionally: to a message that
+    holds the text in its quotes, not its own words (the writer was not indexed yet). A
+    provisional link, and the author it brought, give way to a better source, so the
+    result is what a fresh index would give whatever order the archive was read in.
+    ``linked_to`` holds the sources of the current links.
+    """
+    out: list[Quote] = []
+    for quote in quotes:
+        current = linked_to.get(quote.message_id) if quote.message_id else None
+        needles = probes(quote.text)
+        provisional = current is not None and needles and not _holds(current.own, needles)
+        if quote.message_id is None or provisional:
+            author = quote.author
+            if provisional and current is not None and author == current.author:
+                author = None
+            fresh = link((replace(quote, message_id=None, author=author),), sources)[0]
+            if fresh.message_id is not None:
+                quote = fresh
+        out.append(quote)
+    return tuple(out)
