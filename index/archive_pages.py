@@ -94,10 +94,10 @@ class Page:
 
     headers: tuple[tuple[str, str], ...]
     text: str
-    declared: str | None
 
 
 def declared_charset(data: bytes) -> str | None:
+    """The charset a page's meta tag (or XML declaration) names; hypermail writes both."""
     found = _CHARSET.search(data[:4096])
     return found.group(1).decode("ascii") if found else None
 
@@ -161,7 +161,7 @@ def _hypermail(page: str) -> Page:
     listed = _LIST_START.search(page) or _LIST_INDEX.search(page)
     if listed:
         headers.append(("X-Archive-List", listed.group(1)))
-    return Page(tuple(headers), text, meta.get("charset"))
+    return Page(tuple(headers), text)
 
 
 def _pipermail(page: str, own_id: str | None) -> Page:
@@ -194,7 +194,7 @@ def _pipermail(page: str, own_id: str | None) -> Page:
     body = _HIDDEN_ADDRESS.sub(r"\1@\2", article.group(1) if article else "")
     pre = _PRE.search(body)
     text = _text(pre.group(1), True) if pre else _text(body, False)
-    return Page(tuple(headers), text, None)
+    return Page(tuple(headers), text)
 
 
 def read_page(page: str, fmt: str, container: tuple[tuple[str, str], ...] = ()) -> Page:
