@@ -245,10 +245,11 @@ def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, thre
     """Serve the web interface and JSON API with waitress (a production WSGI server)."""
     import waitress
 
+    from index.raw import read
     from web import create_app
 
     settings = _settings(ctx, index_dir=index_dir)
-    app = create_app(settings)
+    app = create_app(settings, read_original=read)
     click.echo(f"govmail: serving {settings.index_dir} on http://{host}:{port}/", err=True)
     waitress.serve(app, host=host, port=port, threads=threads, ident="govmail")
 

@@ -50,8 +50,12 @@ def args_of(href: str) -> list[tuple[str, str]]:
 def test_home_page_counts_the_archive(client: FlaskClient) -> None:
     soup = soup_of(client, "/")
     assert soup.select_one(".welcome p").get_text(" ", strip=True).startswith(
-        "8 messages, 2009-11-02 to 2014-03-15."
+        "8 messages, from 2009-11-02 to 2014-03-15."
     )
+    # Browsing starts here: every list, and the threads most recently written to.
+    assert [a.get_text() for a in soup.select(".home-lists a")] == ["governance", "icann", "ietf"]
+    threads = [a.get_text() for a in soup.select(".recent a.subject")]
+    assert threads[0] == "IANA transition and accountability" and "Enhanced cooperation and the IGF" in threads
     form = soup.select_one("form.searchbox")
     assert (form["action"], form.select_one("input")["name"]) == ("/search", "q")
     assert soup.select_one("a.syntax")["href"] == "/help"
@@ -187,16 +191,20 @@ def message_page(soup: BeautifulSoup) -> dict[str, object]:
         "email": text(".email"),
         "date": text("time"),
         "lists": [a.get_text() for a in article.select("a.list")],
-        "original": text(".original"),
+        # Own words come as paragraphs, in one block or in several between quotes.
+        "original": "\n\n".join(p.get_text() for p in article.select(".original p"))
+        or None,
         "quotes": [
             (d.select_one(".quoted-author").get_text(),
              unquote(d.select_one("a.quoted-message")["href"]) if d.select_one(
                  "a.quoted-message") else None,
-             d.select_one(".text").get_text(), d.has_attr("open"))
+             "\n\n".join(p.get_text() for p in d.select_one(".text").select("p")),
+             d.has_attr("open"))
             for d in article.select("details.quote")
         ],
-        "signature": text(".signature"),
-        "footer": text(".footer"),
+        "signature": "\n\n".join(p.get_text() for p in article.select(".signature p"))
+        or None,
+        "footer": "\n\n".join(p.get_text() for p in article.select(".footer p")) or None,
         "prev": unquote(article.select_one("a[rel=prev]")["href"]) if article.select_one(
             "a[rel=prev]") else None,
         "next": unquote(article.select_one("a[rel=next]")["href"]) if article.select_one(
@@ -229,12 +237,15 @@ def test_message_page_original_first_quotes_collapsible_and_linked(client: Flask
         "prev": "/message/root-1@example.org",
         "next": "/message/x?y#z%41 w@example.org",
     }
-    # The original text comes before the quotes in the document.
+    # Quotes with no known place ("at") keep the old layout: own words first, then the
+    # quotes, the depth-2 one inside the depth-1 one it follows.
     article = page.select_one("article.message")
-    order = [c for c in article.find_all(["div", "section"], recursive=False)]
-    assert [c.get("class")[0] for c in order][:2] == ["original", "quotes"]
+    order = article.select_one("section.body").find_all(["div", "details"], recursive=False)
+    assert [c.get("class")[0] for c in order] == ["original", "quote"]
+    assert order[1].select_one("details.quote").select_one(".quoted-author").get_text() == \
+        "Bertrand de La Chapelle"
     assert article.select_one(".thread-link")["href"] == \
-        "/thread/root-1@example.org?m=a/b%2Bc$d@example.net"
+        "/thread/root-1@example.org?m=a/b%2Bc$d@example.net#current"
 
 
 def test_signature_and_footer_are_set_apart(client: FlaskClient) -> None:
@@ -252,7 +263,7 @@ def test_every_id_round_trips_through_its_link(client: FlaskClient, message_id: 
                 if unquote(a["href"]) == f"/message/{message_id}")
     spec = next(s for s in fixture_messages() if s["id"] == message_id)
     assert soup_of(client, link).select_one("h1").get_text() == spec["subject"]
-    raw = client.get(soup_of(client, link).select_one("p.source a")["href"])
+    raw = client.get(soup_of(client, link).select_one("p.source a.raw")["href"])
     assert raw.status_code == 200 and raw.mimetype == "text/plain"
     assert f"Message-ID: <{message_id}>" in raw.get_data(as_text=True).replace(" at ", "@")
 
@@ -275,22 +286,24 @@ def test_raw_source_is_decoded_text_with_quotes_marked(client: FlaskClient) -> N
 
 def test_thread_page_is_a_tree_with_the_current_message_marked(client: FlaskClient) -> None:
     soup = soup_of(client, "/thread/root-1@example.org?m=a/b%2Bc$d@example.net")
-    rows = [(unquote(li.select_one("a.subject")["href"]).removeprefix("/message/"),
+    rows = [(unquote(li.select_one("a.when")["href"]).removeprefix("/message/"),
              li["class"], li.get("aria-current")) for li in soup.select("ol.tree > li")]
     assert rows == [
         ("root-1@example.org", ["node", "indent-0"], None),
         ("a/b+c$d@example.net", ["node", "indent-1", "current"], "true"),
         ("x?y#z%41 w@example.org", ["node", "indent-2"], None),
     ]
-    nodes = [(n.select_one(".author").get_text(), n.select_one("time").get_text(),
-              n.select_one(".first-line").get_text()) for n in soup.select(".tree .node")]
+    # Every message's own words are on the page; the subject shows once, where it is new.
+    nodes = [(n.select_one(".author").get_text(), n.select_one("time").get_text()[:10],
+              n.select_one(".original p").get_text(), bool(n.select_one("h2.subject")))
+             for n in soup.select(".tree .node")]
     assert nodes == [
-        ("Milton Mueller", "2010-02-18", "The mandate of the IGF ends this year."),
+        ("Milton Mueller", "2010-02-18", "The mandate of the IGF ends this year.", True),
         ("Parminder Jeet Singh", "2010-02-19", "I disagree. Enhanced cooperation is about public "
-         "policy on the Internet, and the renewal of the mandate should say so."),
+         "policy on the Internet, and the renewal of the mandate should say so.", False),
         ("Milton Mueller", "2010-02-20",
          "Public policy is exactly what the governments want to own. Multistakeholder means "
-         "otherwise."),
+         "otherwise.", False),
     ]
     assert soup.select_one("h1").get_text() == "Enhanced cooperation and the IGF"
 
