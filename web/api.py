@@ -7,6 +7,7 @@ would hand harvesters what the pages hide.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -38,9 +39,17 @@ def search() -> Response:
     return jsonify(hide_addresses(results.to_json()))
 
 
+def without_paths(view: dict[str, Any]) -> dict[str, Any]:
+    """The source as a file name and key: where the server keeps its archive is its own."""
+    source = view.get("source") or {}
+    path = str(source.get("path") or "")
+    return {**view, "source": {"file": PurePath(path).name if path else None,
+                               "key": source.get("key") or ""}}
+
+
 @bp.route("/message/<path:message_id>")
 def message(message_id: str) -> Response:
-    return jsonify(hide_addresses(pages.find_message(message_id)))
+    return jsonify(hide_addresses(without_paths(pages.find_message(message_id))))
 
 
 @bp.route("/thread/<path:thread_id>")

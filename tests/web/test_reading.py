@@ -1,0 +1,166 @@
+"""Reading the argument: quotes in place, whole threads, exports, reply links, browsing,
+over a real mbox of point-by-point replies (tests/web/archive.py)."""
+
+from __future__ import annotations
+
+import gzip
+import mailbox
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from bs4 import BeautifulSoup
+from flask.testing import FlaskClient
+
+from tests.web import archive
+
+ROOT = "ec-root@itforchange.example"
+REPLY = "ec-reply-1@syr.example"
+
+
+def soup_of(client: FlaskClient, url: str) -> BeautifulSoup:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def reading_order(container) -> list[str]:
+    """The body as the reader meets it: 'Q:' + quoted text, or own words, block by block."""
+    out = []
+    for child in container.find_all(["div", "details"], recursive=False):
+        if child.name == "details":
+            out.append("Q: " + child.select_one(".text").get_text(" ", strip=True)[:30])
+        elif "original" in child["class"]:
+            out.append(child.get_text(" ", strip=True)[:30])
+    return out
+
+
+def test_each_answer_follows_the_passage_it_answers(archive_client: FlaskClient) -> None:
+    soup = soup_of(archive_client, f"/message/{REPLY}")
+    assert reading_order(soup.select_one("section.body")) == [
+        "Q: First, the IGF cannot be the v",
+        "Agreed, but a venue that takes",
+        "Q: Second, multistakeholder does ",
+        "No. It means that no stakehold",
+        "Q: Third, the 2010 review is the ",
+        "A working group of whom? Say w",
+    ]
+    first = soup.select_one("details.quote")
+    assert not first.has_attr("open")
+    summary = first.select_one("summary")
+    assert summary.select_one(".quoted-author").get_text() == "Parminder Jeet Singh"
+    assert unquote(summary.select_one("a.quoted-message")["href"]) == f"/message/{ROOT}"
+    assert summary.select_one(".first-words").get_text().startswith("First, the IGF cannot")
+    # Hard-wrapped prose is one paragraph again.
+    assert soup.select_one(".original p").get_text() == (
+        "Agreed, but a venue that takes no decisions can still shape the ones taken "
+        "elsewhere, and that is what the IGF has done since Athens.")
+
+
+def test_nested_quote_sits_inside_its_parent_and_own_words_toggle(
+        archive_client: FlaskClient) -> None:
+    soup = soup_of(archive_client, "/message/ec-reply-2@itforchange.example")
+    outer = soup.select_one("section.body > details.quote")
+    inner = outer.select_one("details.quote")
+    assert inner is not None and "depth-2" in inner["class"]
+    assert unquote(inner.select_one("a.quoted-message")["href"]) == f"/message/{ROOT}"
+    own = soup_of(archive_client, soup.select_one(".view-switch a")["href"])
+    assert own.select("details.quote") == []
+    assert "The Tunis text is what governments signed" in own.select_one(".original").get_text()
+
+
+def test_thread_page_shows_every_message_own_words(archive_client: FlaskClient) -> None:
+    for url in (f"/thread/{ROOT}", f"/thread/{ROOT}?view=flat"):
+        soup = soup_of(archive_client, url)
+        bodies = [n.select_one(".thread-body").get_text(" ", strip=True)
+                  for n in soup.select(".tree .node")]
+        assert len(bodies) == 4
+        for message in archive.messages():
+            for paragraph in message.original_text.split("\n\n"):
+                assert " ".join(paragraph.split()) in " ".join(bodies), message.message_id
+        # Only the root's subject is shown; the replies repeat it.
+        assert len(soup.select(".tree h2.subject")) == 1
+    flat = soup_of(archive_client, f"/thread/{ROOT}?view=flat")
+    dates = [t["datetime"] for t in flat.select(".tree .node header time")]
+    assert dates == sorted(dates)
+
+
+def read_mbox(data: bytes, folder: Path) -> dict[str, bytes]:
+    """Message-ID -> bytes, as Python's mailbox reads them (from a copy: it opens rb+)."""
+    path = folder / "copy.mbox"
+    path.write_bytes(data)
+    box = mailbox.mbox(str(path))
+    try:
+        return {m["Message-ID"].strip("<>"): box.get_bytes(key) for key, m in box.items()}
+    finally:
+        box.close()
+
+
+def source_messages(folder: Path) -> dict[str, bytes]:
+    (folder / "source").mkdir(exist_ok=True)
+    return read_mbox(archive.MBOX.read_bytes(), folder / "source")
+
+
+def test_thread_mbox_holds_every_message_byte_identical(archive_client: FlaskClient,
+                                                        tmp_path: Path) -> None:
+    response = archive_client.get(f"/thread/{ROOT}.mbox.gz")
+    assert response.status_code == 200 and response.mimetype == "application/gzip"
+    exported = read_mbox(gzip.decompress(response.get_data()), tmp_path)
+    assert exported == source_messages(tmp_path)
+
+
+def test_eml_is_the_original_bytes(archive_client: FlaskClient, tmp_path: Path) -> None:
+    response = archive_client.get(f"/message/{REPLY}.eml")
+    assert response.status_code == 200 and response.mimetype == "message/rfc822"
+    assert response.get_data().rstrip(b"\n") == source_messages(tmp_path)[REPLY].rstrip(b"\n")
+
+
+def test_search_mbox_is_bounded_to_the_hits(archive_client: FlaskClient, tmp_path: Path) -> None:
+    response = archive_client.get("/search.mbox.gz?q=tunis")
+    ids = sorted(read_mbox(gzip.decompress(response.get_data()), tmp_path))
+    assert ids == sorted(["ec-reply-1@syr.example", "ec-reply-2@itforchange.example",
+                          ROOT])
+
+
+def test_reply_link_threads_to_the_list(archive_client: FlaskClient) -> None:
+    soup = soup_of(archive_client, f"/message/{REPLY}")
+    href = urlsplit(soup.select_one("a.reply")["href"])
+    assert (href.scheme, href.path) == ("mailto", "governance@lists.igcaucus.example")
+    fields = {k: v[0] for k, v in parse_qs(href.query).items()}
+    assert fields == {
+        "subject": "Re: Enhanced cooperation: three questions",
+        "In-Reply-To": f"<{REPLY}>",
+        "References": f"<{ROOT}> <{REPLY}>",
+    }
+
+
+def test_urls_are_links_that_pass_nothing(archive_client: FlaskClient) -> None:
+    soup = soup_of(archive_client, f"/message/{ROOT}")
+    link = soup.select_one(".original a[href^='https://']")
+    assert link["href"] == "https://www.itforchange.example/ec-review"
+    assert link["rel"] == ["nofollow", "noopener", "noreferrer"]
+
+
+def test_list_year_month_pages(archive_client: FlaskClient) -> None:
+    lists = soup_of(archive_client, "/lists")
+    assert [a.get_text() for a in lists.select("table.counts a")] == ["governance"]
+    home = soup_of(archive_client, "/list/governance")
+    assert [a.get_text() for a in home.select("table.years a")] == ["2010"]
+    year = soup_of(archive_client, "/list/governance/2010")
+    assert [a.get_text() for a in year.select("table.years a")] == ["February"]
+    month = soup_of(archive_client, "/list/governance/2010/02")
+    assert month.select_one("h1").get_text() == "governance, February 2010"
+    assert [a.get_text() for a in month.select(".threads a.subject")] == [
+        "Enhanced cooperation: three questions"]
+    assert "Parminder Jeet Singh" in [a.get_text() for a in month.select(".browse-facts a")]
+    assert archive_client.get("/list/governance/2010/13").status_code == 404
+
+
+def test_api_message_hides_server_paths_and_pages_revalidate(
+        archive_client: FlaskClient) -> None:
+    data = archive_client.get(f"/api/message/{REPLY}").get_json()
+    assert str(archive.MBOX.parent) not in str(data)
+    assert data["source"] == {"file": "interleaved.mbox", "key": "932"}
+    first = archive_client.get(f"/message/{REPLY}")
+    assert first.headers["Cache-Control"].startswith("public")
+    again = archive_client.get(f"/message/{REPLY}", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
