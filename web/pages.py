@@ -47,6 +47,7 @@ FACET_MAX = 30
 TIMELINE_WIDTH = 720
 TIMELINE_HEIGHT = 64
 TIMELINE_MAX_STEP = 24
+TIMELINE_MONTHS = 60
 MAX_INDENT = 12
 RELATED = 5
 
@@ -182,20 +183,34 @@ def month_range(first: str, last: str) -> list[str]:
     return months
 
 
+def year_range(first: str, last: str) -> list[str]:
+    return [f"{y:04d}" for y in range(int(first), int(last) + 1)]
+
+
 def timeline(results: Results, linker: params.FacetLinker) -> list[Bar]:
-    """One bar per month from the first to the last month of the hits; empty months are gaps."""
+    """One bar per month from the first to the last month of the hits; empty months are gaps.
+
+    Past TIMELINE_MONTHS months a month bar is too thin to see or tap on a phone (the SVG
+    shrinks to the screen), so the bars become years.
+    """
     counts = {v.value: v.count for v in results.facets.get("month", ())
               if re.fullmatch(r"\d{4}-\d{2}", v.value)}
     if not counts:
         return []
-    months = month_range(min(counts), max(counts))
+    periods = month_range(min(counts), max(counts))
+    link = linker.month
+    if len(periods) > TIMELINE_MONTHS:
+        counts = {v.value: v.count for v in results.facets.get("year", ())
+                  if re.fullmatch(r"\d{4}", v.value)}
+        periods = year_range(min(counts), max(counts))
+        link = linker.year
     top = max(counts.values())
     # A few months would make slabs; bars stay slim and start at the left instead.
-    step = min(TIMELINE_WIDTH / len(months), TIMELINE_MAX_STEP)
+    step = min(TIMELINE_WIDTH / len(periods), TIMELINE_MAX_STEP)
     bars = []
     base = url_for("pages.search")
-    for i, month in enumerate(months):
-        count = counts.get(month, 0)
+    for i, period in enumerate(periods):
+        count = counts.get(period, 0)
         height = 0.0 if count == 0 else max(2.0, TIMELINE_HEIGHT * count / top)
         x, width = round(i * step, 2), round(max(step - 1, 0.6), 2)
         shapes = Markup(
@@ -203,7 +218,7 @@ def timeline(results: Results, linker: params.FacetLinker) -> list[Bar]:
             f'<rect class="bar" x="{x}" y="{round(TIMELINE_HEIGHT - height, 2)}" '
             f'width="{width}" height="{round(height, 2)}"/>'
         ) if count else Markup("")
-        bars.append(Bar(month, count, x, width, base + linker.month(month), shapes))
+        bars.append(Bar(period, count, x, width, base + link(period), shapes))
     return bars
 
 

@@ -125,6 +125,9 @@ class FacetLinker:
     def month(self, month: str) -> str:
         return self._join(self.base_months, "month", month)
 
+    def year(self, year: str) -> str:
+        return self._join(self.base_months, "year", year)
+
 
 def with_facet(args: MultiDict[str, str], name: str, value: str) -> str:
     """Add one facet value (OR within the facet), back to page 1."""

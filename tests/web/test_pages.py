@@ -131,10 +131,26 @@ def test_timeline_has_a_bar_per_month_linking_to_that_month(client: FlaskClient)
     assert [float(a.select_one("rect.bar")["x"]) for a in bars] == [0.0, 3 * 24.0, 19 * 24.0]
     heights = [float(a.select_one("rect.bar")["height"]) for a in bars]
     assert [round(h, 2) for h in heights] == [21.33, 64.0, 21.33]
-    assert [t.get_text() for t in svg.select("text")] == ["2009-11", "2011-06"]
+    # Labels and scale are HTML beside the SVG, so they keep their size on a phone.
+    assert [t.get_text() for t in soup.select(".timeline-axis span")] == ["2009-11", "2011-06"]
+    assert soup.select_one(".timeline-scale").get_text() == "Hits per month, highest 3"
     assert args_of(bars[1]["href"]) == [("q", "cooperation"), ("month", "2010-02")]
     assert hit_ids(soup_of(client, bars[1]["href"])) == [
         "root-1@example.org", "a/b+c$d@example.net", "x?y#z%41 w@example.org"]
+
+
+def test_a_long_timeline_counts_years(web_index: Path, tmp_path: Path) -> None:
+    """Past five years of months a month bar is a hairline at 390 px: years instead."""
+    from web import create_app
+
+    specs = [{**fixture_messages()[0], "id": f"y{year}@example.org", "thread": f"y{year}",
+              "date": f"{year}-06-01T00:00:00Z"} for year in range(2001, 2013)]
+    client = create_app(Settings(index_dir=build_index(tmp_path / "years", specs))).test_client()
+    soup = soup_of(client, "/search?q=mandate")
+    bars = soup.select("svg.timeline a")
+    assert len(bars) == 12 and bars[0]["aria-label"] == "2001: 1 hit"
+    assert args_of(bars[0]["href"]) == [("q", "mandate"), ("year", "2001")]
+    assert soup.select_one(".timeline-scale").get_text() == "Hits per year, highest 1"
 
 
 def test_sort_switch(client: FlaskClient) -> None:
