@@ -210,13 +210,14 @@ def message_page(soup: BeautifulSoup) -> dict[str, object]:
         # Own words come as paragraphs, in one block or in several between quotes.
         "original": "\n\n".join(p.get_text() for p in article.select(".original p"))
         or None,
+        # Each quote is a block: the <details> and, beside it, the quoted message's link.
         "quotes": [
-            (d.select_one(".quoted-author").get_text(),
-             unquote(d.select_one("a.quoted-message")["href"]) if d.select_one(
-                 "a.quoted-message") else None,
-             "\n\n".join(p.get_text() for p in d.select_one(".text").select("p")),
-             d.has_attr("open"))
-            for d in article.select("details.quote")
+            (b.details.select_one(".quoted-author").get_text(),
+             unquote(b.find("a", class_="quoted-message", recursive=False)["href"])
+             if b.find("a", class_="quoted-message", recursive=False) else None,
+             "\n\n".join(p.get_text() for p in b.details.select_one(".text").select("p")),
+             b.details.has_attr("open"))
+            for b in article.select(".quote-block")
         ],
         "signature": "\n\n".join(p.get_text() for p in article.select(".signature p"))
         or None,
@@ -257,8 +258,8 @@ def test_message_page_original_first_quotes_collapsible_and_linked(client: Flask
     # quotes, the depth-2 one inside the depth-1 one it follows.
     article = page.select_one("article.message")
     order = article.select_one("section.body").find_all(["div", "details"], recursive=False)
-    assert [c.get("class")[0] for c in order] == ["original", "quote"]
-    assert order[1].select_one("details.quote").select_one(".quoted-author").get_text() == \
+    assert [c.get("class")[0] for c in order] == ["original", "quote-block"]
+    assert order[1].details.find("div", class_="quote-block").select_one(".quoted-author").get_text() == \
         "Bertrand de La Chapelle"
     assert article.select_one(".thread-link")["href"] == \
         "/thread/root-1@example.org?m=a/b%2Bc$d@example.net#current"

@@ -26,8 +26,8 @@ def soup_of(client: FlaskClient, url: str) -> BeautifulSoup:
 def reading_order(container) -> list[str]:
     """The body as the reader meets it: 'Q:' + quoted text, or own words, block by block."""
     out = []
-    for child in container.find_all(["div", "details"], recursive=False):
-        if child.name == "details":
+    for child in container.find_all("div", recursive=False):
+        if "quote-block" in child["class"]:
             out.append("Q: " + child.select_one(".text").get_text(" ", strip=True)[:30])
         elif "original" in child["class"]:
             out.append(child.get_text(" ", strip=True)[:30])
@@ -44,11 +44,14 @@ def test_each_answer_follows_the_passage_it_answers(archive_client: FlaskClient)
         "Q: Third, the 2010 review is the ",
         "A working group of whom? Say w",
     ]
-    first = soup.select_one("details.quote")
+    block = soup.select_one(".quote-block")
+    first = block.details
     assert not first.has_attr("open")
     summary = first.select_one("summary")
     assert summary.select_one(".quoted-author").get_text() == "Parminder Jeet Singh"
-    assert unquote(summary.select_one("a.quoted-message")["href"]) == f"/message/{ROOT}"
+    link = block.find("a", class_="quoted-message", recursive=False)
+    assert unquote(link["href"]) == f"/message/{ROOT}"
+    assert link.get_text() == "Parminder Jeet Singh’s message"
     assert summary.select_one(".first-words").get_text().startswith("First, the IGF cannot")
     # Hard-wrapped prose is one paragraph again.
     assert soup.select_one(".original p").get_text() == (
@@ -59,9 +62,9 @@ def test_each_answer_follows_the_passage_it_answers(archive_client: FlaskClient)
 def test_nested_quote_sits_inside_its_parent_and_own_words_toggle(
         archive_client: FlaskClient) -> None:
     soup = soup_of(archive_client, "/message/ec-reply-2@itforchange.example")
-    outer = soup.select_one("section.body > details.quote")
-    inner = outer.select_one("details.quote")
-    assert inner is not None and "depth-2" in inner["class"]
+    outer = soup.select_one("section.body > .quote-block > details.quote")
+    inner = outer.select_one(".quote-block")
+    assert inner is not None and "depth-2" in inner.details["class"]
     assert unquote(inner.select_one("a.quoted-message")["href"]) == f"/message/{ROOT}"
     own = soup_of(archive_client, soup.select_one(".view-switch a")["href"])
     assert own.select("details.quote") == []
