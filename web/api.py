@@ -54,7 +54,19 @@ def message(message_id: str) -> Response:
 
 @bp.route("/thread/<path:thread_id>")
 def thread(thread_id: str) -> Response:
-    return _found(pages.engine().thread(thread_id), f"no thread with id {thread_id!r}")
+    """The reply tree; with ?bodies=1 each node also carries its message (as /api/message)."""
+    if request.args.get("bodies") not in ("1", "true", "yes"):
+        return _found(pages.engine().thread(thread_id), f"no thread with id {thread_id!r}")
+    found = pages.engine().thread_messages(thread_id)
+    if found is None:
+        abort(404, description=f"no thread with id {thread_id!r} is in the index")
+    view, messages = found
+    data = view.to_json()
+    data["messages"] = [
+        {**node, "message": without_paths(messages[node["message_id"]].to_json())}
+        for node in data["messages"]
+    ]
+    return jsonify(hide_addresses(data))
 
 
 @bp.route("/author/<path:name>")

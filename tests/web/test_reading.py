@@ -167,3 +167,14 @@ def test_api_message_hides_server_paths_and_pages_revalidate(
     assert first.headers["Cache-Control"].startswith("public")
     again = archive_client.get(f"/message/{REPLY}", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+def test_api_thread_with_bodies(archive_client: FlaskClient) -> None:
+    plain = archive_client.get(f"/api/thread/{ROOT}").get_json()
+    assert "message" not in plain["messages"][0]
+    full = archive_client.get(f"/api/thread/{ROOT}?bodies=1").get_json()
+    assert [m["message_id"] for m in full["messages"]] == \
+        [m["message_id"] for m in plain["messages"]]
+    reply = next(m for m in full["messages"] if m["message_id"] == REPLY)["message"]
+    assert reply["original"].startswith("Agreed, but") and len(reply["quotes"]) == 3
+    assert "path" not in reply["source"]
