@@ -387,11 +387,29 @@ def read_original() -> Any:
     return reader
 
 
+# Headers holding message ids, not addresses: they stay as written, or threading breaks.
+ID_HEADERS = re.compile(r"^(?:message-id|in-reply-to|references|x-original-message-id):",
+                        re.IGNORECASE)
+
+
 def hide_in_bytes(data: bytes) -> bytes:
-    """Addresses obfuscated in raw bytes, every other byte kept (latin-1 round-trips)."""
+    """Addresses obfuscated in raw bytes, every other byte kept (latin-1 round-trips).
+
+    Message ids look like addresses; in their own headers (and their folded lines) they
+    are left alone, so a downloaded mbox still threads in a mail reader.
+    """
     if not settings().obfuscate_addresses:
         return data
-    return obfuscate(data.decode("latin-1")).encode("latin-1")
+    text = data.decode("latin-1")
+    lines = text.splitlines(keepends=True)
+    out, in_headers, keep = [], True, False
+    for line in lines:
+        if in_headers and not line.strip():
+            in_headers = False
+        elif in_headers and not line[:1].isspace():
+            keep = bool(ID_HEADERS.match(line))
+        out.append(line if in_headers and keep else obfuscate(line))
+    return "".join(out).encode("latin-1")
 
 
 def message_eml(message_id: str) -> Response:

@@ -178,3 +178,17 @@ def test_api_thread_with_bodies(archive_client: FlaskClient) -> None:
     reply = next(m for m in full["messages"] if m["message_id"] == REPLY)["message"]
     assert reply["original"].startswith("Agreed, but") and len(reply["quotes"]) == 3
     assert "path" not in reply["source"]
+
+
+def test_downloads_hide_addresses_when_pages_do(archive_index: Path) -> None:
+    from core.config import Settings
+    from index.raw import read
+    from web import create_app
+
+    client = create_app(Settings(index_dir=archive_index), read_original=read).test_client()
+    eml = client.get(f"/message/{REPLY}.eml").get_data(as_text=True)
+    assert "milton@syr.example" not in eml and "milton at syr.example" in eml
+    # Message ids are not addresses: threading headers stay as written.
+    assert f"Message-ID: <{REPLY}>" in eml and f"References: <{ROOT}>" in eml
+    mbox = gzip.decompress(client.get(f"/thread/{ROOT}.mbox.gz").get_data()).decode()
+    assert "@itforchange.example>\n" in mbox and "parminder@itforchange" not in mbox
