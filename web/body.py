@@ -33,15 +33,15 @@ FIRST_WORDS = 12
 
 @cache
 def _linkifier() -> LinkifyIt:
-    # Only links written with their scheme (or www.): "fuzzy" matching would turn the
+    # Only links written with their scheme: "fuzzy" matching would turn the
     # "lists.example" left after address obfuscation back into a link, and it misfires
     # on "e.g." and file names in political prose.
     return LinkifyIt(options={"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
 
 
 def linkify(text: str) -> Markup:
-    """Escaped text with http(s) and www. URLs as links that pass no rank and no opener."""
-    if "://" not in text and "www." not in text:
+    """Escaped text with http(s) URLs as links that pass no rank and no opener."""
+    if "://" not in text:
         return escape(text)
     found = _linkifier().match(text) or []
     out: list[str] = []
