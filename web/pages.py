@@ -309,6 +309,9 @@ def search() -> str:
         prev_href=here(args, page=str(page - 1)) if page > 1 else None,
         next_href=here(args, page=str(page + 1)) if page < last else None,
         feed_href=url_for("feeds.feed") + params.with_args(args, sort=None),
+        mbox_href=url_for("pages.search_mbox") + params.with_args(args, sort=None)
+        if current_app.extensions.get("govmail.read_original") and results.total else None,
+        export_max=SEARCH_EXPORT_MAX,
         suggestion_href=here(args, q=results.suggestion) if results.suggestion else None,
     )
 

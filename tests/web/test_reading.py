@@ -118,7 +118,9 @@ def test_eml_is_the_original_bytes(archive_client: FlaskClient, tmp_path: Path) 
 
 
 def test_search_mbox_is_bounded_to_the_hits(archive_client: FlaskClient, tmp_path: Path) -> None:
-    response = archive_client.get("/search.mbox.gz?q=tunis")
+    link = soup_of(archive_client, "/search?q=tunis").select_one(".feeds a.mbox")
+    assert link.get_text() == "Download the first 3 as mbox"
+    response = archive_client.get(link["href"])
     ids = sorted(read_mbox(gzip.decompress(response.get_data()), tmp_path))
     assert ids == sorted(["ec-reply-1@syr.example", "ec-reply-2@itforchange.example",
                           ROOT])
