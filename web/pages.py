@@ -64,7 +64,9 @@ def obfuscate(text: str | None) -> str:
     """Addresses written so that people can read them and harvesters do not match them."""
     if not text:
         return ""
-    if not settings().obfuscate_addresses:
+    # No "@", no address: skips the regex, whose scan of long text was the thread page's
+    # costliest call.
+    if "@" not in text or not settings().obfuscate_addresses:
         return text
     return ADDRESS.sub(lambda m: f"{m.group(1)} at {m.group(2)}", text)
 
