@@ -200,15 +200,17 @@ def timeline(results: Results, linker: params.FacetLinker) -> list[Bar]:
     if not counts:
         return []
     periods = month_range(min(counts), max(counts))
-    link = linker.month
-    if len(periods) > TIMELINE_MONTHS:
+    link, by_year = linker.month, len(periods) > TIMELINE_MONTHS
+    if by_year:
         counts = {v.value: v.count for v in results.facets.get("year", ())
                   if re.fullmatch(r"\d{4}", v.value)}
         periods = year_range(min(counts), max(counts))
         link = linker.year
     top = max(counts.values())
     # A few months would make slabs; bars stay slim and start at the left instead.
-    step = min(TIMELINE_WIDTH / len(periods), TIMELINE_MAX_STEP)
+    # Years fill the width: twenty of them are still fingertip-wide at 390 px.
+    step = TIMELINE_WIDTH / len(periods) if by_year else \
+        min(TIMELINE_WIDTH / len(periods), TIMELINE_MAX_STEP)
     bars = []
     base = url_for("pages.search")
     for i, period in enumerate(periods):
