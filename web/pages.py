@@ -473,12 +473,11 @@ def indent(depth: int) -> int:
     return min(max(int(depth or 0), 0), MAX_INDENT)
 
 
-SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|aw|sv|fwd?|tr)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
-
-
 def subject_key(view: Mapping[str, Any]) -> str:
+    # The indexer's normalised subject (Re:/Fwd:/[list] tags gone, index/metadata.py):
+    # a reply that only adds "Re:" has not changed the subject.
     subject = view.get("subject_normalized") or view.get("subject") or ""
-    return " ".join(SUBJECT_PREFIX.sub("", subject).split()).lower()
+    return " ".join(subject.split()).lower()
 
 
 @bp.route("/thread/<path:thread_id>")
