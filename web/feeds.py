@@ -28,10 +28,14 @@ def feed() -> Response:
     args["sort"] = "-date"
     args["size"] = str(min(FEED_ENTRIES, pages.settings().max_page_size))
     search_request = params.parse_search(args, pages.settings(), with_facets=False)
-    # Newest first among dated mail only: undated messages would otherwise fill the feed.
+    # Newest first among dated mail only (a filter on the years that hold mail): undated
+    # messages sort first and would otherwise fill the feed.
     query = search_request.query
-    dated = f"({query}) {pages.DATED}" if query else pages.DATED
-    results = pages.run_search(replace(search_request, query=dated))
+    filters = search_request.filters
+    if "year" not in filters and "month" not in filters:
+        years = pages.dated(dict(filters)).years or ("0000",)
+        search_request = replace(search_request, filters={**filters, "year": years})
+    results = pages.run_search(search_request)
     query_string = params.with_args(request.args, sort=None)
     # An undated message has no place in a feed (Atom requires <updated>), and stamping it
     # with the archive's last date would announce old mail as new.

@@ -258,21 +258,18 @@ def run_search(search_request: SearchRequest) -> Results:
     return results
 
 
-def archive_summary() -> dict[str, Any]:
-    """Messages and date range, from two one-hit searches.
+def archive_summary(span: Span) -> dict[str, Any]:
+    """Messages and date range, from two one-hit searches over the dated years.
 
     Engine.stats() walks every stored document (37 s over 20,000 messages on the
     bench machine), far too slow for the home page or a health check.
     """
     # Only dated mail has a place in the range: an undated message is neither first nor last.
-    oldest = engine().search(SearchRequest(query=DATED, sort="date", page_size=1,
-                                           with_facets=False, highlight=False))
-    newest = engine().search(SearchRequest(query=DATED, sort="-date", page_size=1,
-                                           with_facets=False, highlight=False))
-    total = engine().search(SearchRequest(page_size=1, with_facets=False, highlight=False)).total
+    oldest = browse({}, 1, span.years, sort="date", facets=False)
+    newest = browse({}, 1, span.years, facets=False)
     return {
-        "messages": total,
-        "undated": total - oldest.total,
+        "messages": span.every.total,
+        "undated": span.undated,
         "first_date": oldest.hits[0].date if oldest.hits else None,
         "last_date": newest.hits[0].date if newest.hits else None,
     }
@@ -282,11 +279,11 @@ def archive_summary() -> dict[str, Any]:
 def home() -> str | Response:
     if request.args.get("q") or any(request.args.get(name) for name in params.FACETS):
         return search()
-    recent = browse({}, RECENT_THREADS * 3)
-    every = engine().search(SearchRequest(page_size=1, highlight=False))
+    span = dated({})
+    recent = browse({}, RECENT_THREADS * 3, span.years, facets=False)
     return render_template("search.html", results=None, args=request.args,
-                           stats=archive_summary(), sorts=params.SORTS,
-                           lists=facet_counts(every, "list"),
+                           stats=archive_summary(span), sorts=params.SORTS,
+                           lists=facet_counts(span.every, "list"),
                            threads=threads_of(recent.hits)[:RECENT_THREADS])
 
 
@@ -583,7 +580,8 @@ def author(name: str) -> str:
 
 # ---- browsing ----------------------------------------------------------------------
 
-# Every dated message: "newest" and "recent" mean dated ones; undated mail is not new.
+# Every dated message, as a query: only for the "undated" link (a date range over the
+# whole index is slow); pages find dated mail by its year instead (see dated()).
 DATED = "date:[1900 to 2999]"
 RECENT_THREADS = 15
 ACTIVE_AUTHORS = 10
@@ -615,21 +613,39 @@ def threads_of(hits: Sequence[Hit]) -> list[ThreadSummary]:
     return summaries
 
 
-def browse(filters: dict[str, tuple[str, ...]], size: int, query: str = DATED) -> Results:
-    return engine().search(SearchRequest(query=query, filters=filters, sort="-date",
-                                         page_size=size, highlight=False))
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Every message under some filters (one hit, all facets), and which of them are dated."""
+
+    every: Results
+    years: tuple[str, ...]
+    undated: int
+
+
+def dated(filters: dict[str, tuple[str, ...]]) -> Span:
+    """The years that hold mail under ``filters``: a filter on them is "dated only".
+
+    Every dated message has exactly one year and an undated one none, so the year facet
+    gives both the dated years and the undated count from one search with facets; a
+    date range query over the whole index cost 250 ms at 20,000 messages.
+    """
+    every = engine().search(SearchRequest(filters=filters, page_size=1, highlight=False))
+    years = every.facets.get("year", ())
+    return Span(every, tuple(sorted(v.value for v in years)),
+                every.total - sum(v.count for v in years))
+
+
+def browse(filters: dict[str, tuple[str, ...]], size: int, years: Sequence[str], *,
+           sort: str = "-date", facets: bool = True) -> Results:
+    """Newest (or oldest) dated messages under ``filters``."""
+    if "year" not in filters and "month" not in filters:
+        filters = {**filters, "year": tuple(years) or ("0000",)}
+    return engine().search(SearchRequest(filters=filters, sort=sort, page_size=size,
+                                         highlight=False, with_facets=facets))
 
 
 def facet_counts(results: Results, name: str) -> list[tuple[str, int]]:
     return [(v.value, v.count) for v in results.facets.get(name, ())]
-
-
-def undated_count(filters: dict[str, tuple[str, ...]]) -> int:
-    every = engine().search(SearchRequest(filters=filters, page_size=1, with_facets=False,
-                                          highlight=False)).total
-    dated = engine().search(SearchRequest(query=DATED, filters=filters, page_size=1,
-                                          with_facets=False, highlight=False)).total
-    return every - dated
 
 
 @bp.route("/lists")
@@ -646,23 +662,28 @@ def list_page(name: str, year: str | None = None, month: str | None = None) -> s
         filters["year"] = (year,)
     if month:
         filters["month"] = (f"{year}-{month}",)
-    found = browse(filters, settings().max_page_size if month else RECENT_THREADS * 3)
-    if not found.total and not undated_count({"list": (name,)}):
-        abort(404, description=f"no list named {name!r} is in the index")
-    years = sorted(facet_counts(found, "year"))
-    months = sorted((m, c) for m, c in facet_counts(found, "month") if year and m[:4] == year)
+    span = dated(filters)
+    if not span.every.total:
+        where = f" in {year}{'-' + month if month else ''}" if year else ""
+        abort(404, description=f"no list named {name!r} has messages{where} in the index")
+    found = browse(filters, settings().max_page_size if month else RECENT_THREADS * 3,
+                   span.years, facets=False)
+    years = sorted(facet_counts(span.every, "year"))
+    months = sorted((m, c) for m, c in facet_counts(span.every, "month")
+                    if year and m[:4] == year)
     search_args = [("list", name)] + ([("year", year)] if year and not month else []) + (
         [("month", f"{year}-{month}")] if month else [])
     title = name if not year else (
         f"{name}, {year}" if not month else f"{name}, {MONTH_NAMES[int(month) - 1]} {year}")
     return render_template(
-        "list.html", name=name, year=year, month=month, title=title, results=found,
+        "list.html", name=name, year=year, month=month, title=title,
+        dated_total=span.every.total - span.undated,
         years=years, year_max=max([c for _, c in years] or [1]),
         months=months, month_max=max([c for _, c in months] or [1]),
         month_names=MONTH_NAMES,
-        authors=facet_counts(found, "author")[:ACTIVE_AUTHORS],
+        authors=facet_counts(span.every, "author")[:ACTIVE_AUTHORS],
         threads=threads_of(found.hits)[: None if month else RECENT_THREADS],
-        undated=undated_count({"list": (name,)}) if not year else 0,
+        undated=span.undated,
         search_href=url_for("pages.search") + params.query_string(search_args),
         undated_href=url_for("pages.search") + params.query_string(
             [("q", f"NOT {DATED}"), ("list", name)]),

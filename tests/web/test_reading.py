@@ -194,3 +194,30 @@ def test_downloads_hide_addresses_when_pages_do(archive_index: Path) -> None:
     assert f"Message-ID: <{REPLY}>" in eml and f"References: <{ROOT}>" in eml
     mbox = gzip.decompress(client.get(f"/thread/{ROOT}.mbox.gz").get_data()).decode()
     assert "@itforchange.example>\n" in mbox and "parminder@itforchange" not in mbox
+
+
+def test_undated_mail_is_counted_apart_never_new(tmp_path: Path) -> None:
+    import dataclasses
+
+    from core.config import Settings
+    from tests.indexing import write_messages
+    from tests.web.conftest import fixture_messages, to_message
+    from web import create_app
+
+    pairs = [to_message(spec) for spec in fixture_messages()]
+    message, identity = pairs[0]
+    pairs.append((dataclasses.replace(message, message_id="undated@example.org", date=None,
+                                      thread_id="undated@example.org",
+                                      subject="Undated cooperation"), identity))
+    client = create_app(Settings(index_dir=write_messages(tmp_path / "i", pairs))).test_client()
+    home = soup_of(client, "/")
+    assert home.select_one(".welcome p").get_text(" ", strip=True).startswith(
+        "9 messages, from 2009-11-02 to 2014-03-15 (1 undated).")
+    assert "Undated cooperation" not in [a.get_text() for a in home.select(".recent a")]
+    feed = client.get("/feed.atom?q=cooperation").get_data(as_text=True)
+    assert "undated@example.org" not in feed and feed.count("<entry>") == 5
+    listing = soup_of(client, "/list/governance")
+    assert "and 1 undated" in listing.select_one(".about").get_text(" ", strip=True)
+    # In the hits, an undated message says so instead of showing a date.
+    hits = soup_of(client, "/search?q=undated")
+    assert hits.select_one("li.hit time").get_text() == "undated"
