@@ -22,6 +22,8 @@ from typing import Any
 from linkify_it import LinkifyIt
 from markupsafe import Markup, escape
 
+from search.views import GREETING
+
 # A line that is not prose: indented, a list item, a table row, a rule, a header block.
 _KEEP_LINE = re.compile(
     r"^(?:\s{2,}|\t|[-*+•]\s|\d{1,3}[.)]\s|[|+]|.*\s{3,}\S|[-=_*~#]{3,}\s*$|>|[A-Z][\w-]*: )"
@@ -114,7 +116,11 @@ class QuoteNode:
 
     @property
     def summary(self) -> str:
-        return first_words(self.text)
+        # "Hi all," says nothing about the passage: the one-liner starts after greetings.
+        lines = self.text.splitlines()
+        while len(lines) > 1 and (not lines[0].strip() or GREETING.match(lines[0].strip())):
+            lines.pop(0)
+        return first_words("\n".join(lines))
 
 
 @dataclass

@@ -54,3 +54,9 @@ def test_first_line_skips_greetings() -> None:
     assert first_line("Agreed, but the IGF takes no decisions.") == \
         "Agreed, but the IGF takes no decisions."
     assert first_line("Hi all,") == "Hi all,"
+
+
+def test_a_quote_one_liner_skips_the_greeting() -> None:
+    node = body.QuoteNode({"text": "Hi all,\n\nSee the travel support page for details.",
+                           "depth": 1})
+    assert node.summary == "See the travel support page for details."
