@@ -28,9 +28,9 @@ fmt: install
 	$(BIN)/ruff format $(SOURCES)
 
 $(AXE):
-	@command -v npm >/dev/null || { echo "npm is needed for axe-core (Debian: apt-get install npm)"; exit 1; }
-	npm install --silent --no-audit --no-fund --prefix $(AXE_DIR) axe-core@4
-	test -f $(AXE)
+	@command -v npm >/dev/null || { echo "no npm: the axe-core checks of the browser tests will skip (Debian: apt-get install npm)"; exit 0; }
+	@command -v npm >/dev/null || exit 0; \
+	  npm install --silent --no-audit --no-fund --prefix $(AXE_DIR) axe-core@4 && test -f $(AXE)
 
 axe: $(AXE)
 
