@@ -221,3 +221,12 @@ def test_undated_mail_is_counted_apart_never_new(tmp_path: Path) -> None:
     # In the hits, an undated message says so instead of showing a date.
     hits = soup_of(client, "/search?q=undated")
     assert hits.select_one("li.hit time").get_text() == "undated"
+    # Newest first: dated mail first, the undated message last, the total unchanged.
+    pages = [[t.get_text() for t in soup_of(client, f"/search?size=3&page={n}").select(
+        "li.hit time")] for n in (1, 2, 3)]
+    assert pages[0][0] == "2014-03-15" and pages[2][-1] == "undated"
+    assert sum(pages, []).count("undated") == 1 and len(sum(pages, [])) == 9
+    assert sum(pages, [])[:8] == sorted(sum(pages, [])[:8], reverse=True)
+    one = soup_of(client, "/search?size=3&q=cooperation&sort=-date")
+    assert one.select_one(".count strong").get_text() == "6"
+    assert [t.get_text() for t in one.select("li.hit time")][0] != "undated"
