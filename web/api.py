@@ -35,7 +35,7 @@ def hide_addresses(value: Any, key: str = "") -> Any:
 @bp.route("/search")
 def search() -> Response:
     search_request = params.parse_search(request.args, pages.settings())
-    # Undated mail after the dated, as on the page (with_facets=0 leaves the engine's order).
+    # Undated mail after the dated, as on the page.
     results = pages.undated_last(pages.run_search(search_request))
     return jsonify(hide_addresses(results.to_json()))
 
