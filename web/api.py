@@ -36,7 +36,7 @@ def hide_addresses(value: Any, key: str = "") -> Any:
 def search() -> Response:
     search_request = params.parse_search(request.args, pages.settings())
     # Undated mail after the dated, as on the page.
-    results = pages.undated_last(pages.run_search(search_request))
+    results = pages.run_search(search_request)
     return jsonify(hide_addresses(results.to_json()))
 
 

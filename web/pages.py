@@ -12,7 +12,7 @@ import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote as url_quote
 
@@ -275,44 +275,6 @@ def archive_summary(span: Span) -> dict[str, Any]:
     }
 
 
-def undated_last(results: Results) -> Results:
-    """Newest first with undated messages after the dated ones, never as the "newest".
-
-    The engine's date sort puts a message without a date first when sorting down. The
-    total and the facets stay those of the whole search; only the page's hits change:
-    dated ones come from the same search narrowed to the years that hold mail, and past
-    the last of them the undated ones follow, in the order the full search gave them.
-    """
-    req = results.request
-    if req.sort != "-date" or "year" in req.filters or "month" in req.filters:
-        return results
-    years = results.facets.get("year", ())
-    dated_total = sum(v.count for v in years)
-    undated = results.total - dated_total
-    if not undated or not dated_total:
-        return results
-    first, size = (req.page - 1) * req.page_size, req.page_size
-    probe = results.hits if req.page == 1 else engine().search(
-        replace(req, page=1, page_size=1, with_facets=False, highlight=False)).hits
-    if probe and probe[0].date is not None:
-        return results  # the engine already sorts undated mail last
-    hits: list[Hit] = []
-    if first < dated_total:
-        dated_filters = {**req.filters, "year": tuple(v.value for v in years)}
-        hits += engine().search(replace(req, filters=dated_filters, with_facets=False)).hits
-    # Undated messages hold positions 0 .. undated-1 of the full search: fetch the pages
-    # of it that cover the ones this page shows.
-    start, stop = max(first, dated_total) - dated_total, first + size - dated_total
-    if stop > start:
-        full: list[Hit] = []
-        low, high = start // size + 1, (min(stop, undated) - 1) // size + 1
-        for page in range(low, high + 1):
-            full += engine().search(replace(req, page=page, with_facets=False)).hits
-        offset = (low - 1) * size
-        hits += [h for h in full[start - offset:stop - offset] if h.date is None]
-    return replace(results, hits=tuple(hits[:size]))
-
-
 @bp.route("/")
 def home() -> str | Response:
     if request.args.get("q") or any(request.args.get(name) for name in params.FACETS):
@@ -328,7 +290,7 @@ def home() -> str | Response:
 @bp.route("/search")
 def search() -> str:
     search_request = params.parse_search(request.args, settings())
-    results = undated_last(run_search(search_request))
+    results = run_search(search_request)
     args = request.args
     last = last_page(results.total, search_request.page_size)
     page = search_request.page

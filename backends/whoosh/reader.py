@@ -213,8 +213,12 @@ class WhooshReader:
         inner: Any
         if sort == "relevance":
             inner = _CountingTopCollector(limit)
+        elif sort == "-date":
+            inner = collectors.SortingCollector(
+                matching.newest_first_facet(searcher, self._segments.view(searcher)),
+                limit=limit, reverse=True)
         else:
-            inner = collectors.SortingCollector("date", limit=limit, reverse=sort == "-date")
+            inner = collectors.SortingCollector("date", limit=limit)
         collector = collectors.FilterCollector(inner, allow=filters) if filters else inner
         searcher.search_with_collector(query, collector)
         found = collector.results()

@@ -68,7 +68,7 @@ def test_api_message_is_the_views_json(app: Flask, client: FlaskClient) -> None:
     assert response.get_json()["quotes"] == [{
         "author": "Parminder Jeet Singh", "message_id": "a/b+c$d@example.net", "depth": 1,
         "text": "I disagree. Enhanced cooperation is about public policy on the Internet.",
-        "known": True,
+        "at": -1, "known": True,
     }]
 
 
