@@ -19,11 +19,14 @@ sources are new (``incremental``).
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import logging
 import os
+import shutil
 import signal
+import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -34,6 +37,7 @@ from typing import Any
 from backends import open_store
 from core.backend import Writer
 from core.config import Settings
+from core.errors import DiskFull, WriterFailed
 from core.records import Message
 from index import repair
 from index.catalog import (
@@ -80,6 +84,7 @@ class IndexWriterSession:
         self._sources: list[SourceState] = []
         self._seen: list[tuple[str, list[tuple[str, int, float]]]] = []
         self._aliases_changed = False
+        self._index_ahead = False
         self.commits = 0
         self.rewritten = 0
         self.reconciled = 0
@@ -180,8 +185,44 @@ class IndexWriterSession:
     # ---- flushing -----------------------------------------------------------
 
     def flush(self) -> None:
-        """Write the pending batch and every follow-up rewrite; Whoosh commits, then the catalog."""
+        """Write the pending batch and every follow-up rewrite; Whoosh commits, then the catalog.
+
+        A batch whose writer process died is retried once in this process (the store
+        falls back to it); a full disk ends the run with :class:`DiskFull`, the index and
+        catalog as the last commit left them.
+        """
+        try:
+            try:
+                self._flush()
+            except WriterFailed as exc:
+                log.warning("%s; nothing of the batch was recorded, retrying in-process", exc)
+                self._flush()
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise self._disk_full() from exc
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            raise self._disk_full() from exc
+
+    def _disk_full(self) -> DiskFull:
+        try:
+            free = shutil.disk_usage(self.index_dir).free // (1024 * 1024)
+        except OSError:
+            free = 0
+        if self._index_ahead:
+            # The index committed and the catalog could not: the next run's reconcile
+            # records the batch from the index (index/repair.py).
+            return DiskFull(
+                f"disk full at {self.index_dir} ({free} MB free); the last batch is in the "
+                "index and the next run records it in the catalog"
+            )
+        return DiskFull(f"disk full at {self.index_dir} ({free} MB free); the index is unchanged")
+
+    def _flush(self) -> None:
         assert self.catalog is not None and self.store is not None
+        self._index_ahead = False
         catalog = self.catalog
         if not (
             self._pending
@@ -234,6 +275,7 @@ class IndexWriterSession:
             raise
         finally:
             gc.unfreeze()
+        self._index_ahead = True
         if os.environ.get(CRASH_HOOK) == "between-commits":
             # Test hook (tests/index/test_crash.py): die exactly where a crash
             # hurts most, after Whoosh committed and before the catalog did.
