@@ -19,6 +19,7 @@ sources are new (``incremental``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gc
 import json
@@ -28,7 +29,7 @@ import shutil
 import signal
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -92,17 +93,18 @@ class IndexWriterSession:
     # ---- lifecycle ----------------------------------------------------------
 
     def __enter__(self) -> IndexWriterSession:
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        self.lock.acquire()
-        try:
-            self.store = open_store(self.settings, procs=self.procs)
-            self.catalog = Catalog(self.index_dir)
-            self._adopt_aliases()
-            if self.catalog.needs_reconcile(self.store.generation()):
-                self.reconcile()
-        except BaseException:
-            self._close()
-            raise
+        with self._disk_guard():
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            self.lock.acquire()
+            try:
+                self.store = open_store(self.settings, procs=self.procs)
+                self.catalog = Catalog(self.index_dir)
+                self._adopt_aliases()
+                if self.catalog.needs_reconcile(self.store.generation()):
+                    self.reconcile()
+            except BaseException:
+                self._close()
+                raise
         return self
 
     def _adopt_aliases(self) -> None:
@@ -191,26 +193,39 @@ class IndexWriterSession:
         falls back to it); a full disk ends the run with :class:`DiskFull`, the index and
         catalog as the last commit left them.
         """
-        try:
+        with self._disk_guard():
             try:
                 self._flush()
             except WriterFailed as exc:
                 log.warning("%s; nothing of the batch was recorded, retrying in-process", exc)
                 self._flush()
+
+    @contextlib.contextmanager
+    def _disk_guard(self) -> Iterator[None]:
+        """A full file system, whoever noticed it (Whoosh, SQLite), becomes one DiskFull."""
+        try:
+            yield
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
                 raise
             raise self._disk_full() from exc
         except sqlite3.OperationalError as exc:
-            if "full" not in str(exc):
+            # SQLite says "database or disk is full", or "disk I/O error" when its
+            # WAL index cannot grow; the latter is a full disk only when space is gone.
+            if "full" not in str(exc) and not (
+                "disk I/O" in str(exc) and self._free_mb() < 1
+            ):
                 raise
             raise self._disk_full() from exc
 
-    def _disk_full(self) -> DiskFull:
+    def _free_mb(self) -> int:
         try:
-            free = shutil.disk_usage(self.index_dir).free // (1024 * 1024)
+            return shutil.disk_usage(self.index_dir).free // (1024 * 1024)
         except OSError:
-            free = 0
+            return 0
+
+    def _disk_full(self) -> DiskFull:
+        free = self._free_mb()
         if self._index_ahead:
             # The index committed and the catalog could not: the next run's reconcile
             # records the batch from the index (index/repair.py).

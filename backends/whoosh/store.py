@@ -362,9 +362,26 @@ class WhooshStore:
         self.procs = procs
         if whoosh_index.exists_in(str(self.index_dir)):
             self.ix = _storage(self.index_dir).open_index()
+            self._clean_leftovers()
             self._add_new_fields()
         else:
             self.ix = _storage(self.index_dir).create_index(SCHEMA)
+
+    def _clean_leftovers(self) -> None:
+        """Remove what a failed or killed writer left: segment files no TOC names, temp dirs.
+
+        Only the lock holder gets here, so nothing else is writing them; readers only open
+        segments a TOC names. Without this a run of full-disk failures kept its debris.
+        """
+        import shutil
+
+        from whoosh.index import clean_files
+
+        toc = self.ix._read_toc()
+        clean_files(self.ix.storage, self.ix.indexname, toc.generation, toc.segments)
+        for path in self.index_dir.glob("*.tmp"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
 
     def _add_new_fields(self) -> None:
         """An index keeps the schema it was created with: fields added since join it here."""
