@@ -57,6 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("jobs", "Parser worker processes for indexing (0 = one per core)."),
     Setting("batch_size", "Messages per index commit during bulk indexing (at most 10000)."),
     Setting("lock_timeout", "Seconds a writer waits for another writer's lock."),
+    Setting("follow_symlinks", "Symlinks a source scan follows: false, within (targets inside "
+            "the source only) or all.", "index"),
     Setting("max_message_bytes", "Largest message parsed in full.", "limits"),
     Setting("max_mime_depth", "Deepest multipart nesting followed.", "limits"),
     Setting("max_mime_parts", "Most MIME parts read from one message.", "limits"),
@@ -91,6 +93,7 @@ class Settings:
     jobs: int = 0
     batch_size: int = 10000
     lock_timeout: float = 30.0
+    follow_symlinks: str = "within"
     max_message_bytes: int = 25 * 1024 * 1024
     max_mime_depth: int = 32
     max_mime_parts: int = 1000

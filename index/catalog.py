@@ -189,6 +189,28 @@ def split_lists(text: str) -> tuple[str, ...]:
     return tuple(part for part in text.split(",") if part)
 
 
+def _name(value: str) -> str | bytes:
+    """A file name as the catalog stores it: text, or its bytes when it is not UTF-8.
+
+    Names come from the file system as str with surrogate escapes for undecodable bytes
+    (PEP 383), which SQLite cannot encode: such a name failed on every run and blocked
+    its source for good. As a BLOB it is kept exactly and compared bytewise.
+    """
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape")
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
+def _state(found: tuple) -> SourceState:
+    return SourceState(_text(found[0]), *found[1:])
+
+
 def merge_lists(old: Iterable[str], new: Iterable[str]) -> tuple[str, ...]:
     """Keep the first-seen order; a cross-post adds the lists it was not yet in."""
     merged = list(old)
@@ -400,8 +422,8 @@ class Catalog:
                     row.author_name,
                     row.author_email,
                     row.author_key,
-                    row.source_path,
-                    row.source_key,
+                    _name(row.source_path) if row.source_path else row.source_path,
+                    _name(row.source_key) if row.source_key else row.source_key,
                     row.content_hash,
                     subject_key(row),
                 )
@@ -468,17 +490,21 @@ class Catalog:
     # ---- sources ----------------------------------------------------------
 
     def source(self, path: str) -> SourceState | None:
-        found = self.db.execute("SELECT * FROM sources WHERE path = ?", (path,)).fetchone()
-        return SourceState(*found) if found else None
+        found = self.db.execute(
+            "SELECT * FROM sources WHERE path = ?", (_name(path),)
+        ).fetchone()
+        return _state(found) if found else None
 
     def sources_under(self, root: str) -> list[SourceState]:
-        """Recorded files at root or below it."""
-        prefix = root.rstrip("/") + "/"
+        """Recorded files at root or below it (compared as bytes: names may be BLOBs)."""
+        exact = root.encode("utf-8", "surrogateescape")
+        prefix = root.rstrip("/").encode("utf-8", "surrogateescape") + b"/"
         return [
-            SourceState(*found)
+            _state(found)
             for found in self.db.execute(
-                "SELECT * FROM sources WHERE path = ? OR substr(path, 1, ?) = ?",
-                (root, len(prefix), prefix),
+                "SELECT * FROM sources WHERE CAST(path AS BLOB) = ? "
+                "OR substr(CAST(path AS BLOB), 1, ?) = ?",
+                (exact, len(prefix), prefix),
             )
         ]
 
@@ -487,7 +513,7 @@ class Catalog:
         self.db.execute(
             "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?)",
             (
-                state.path,
+                _name(state.path),
                 state.kind,
                 state.size,
                 state.mtime,
@@ -500,9 +526,9 @@ class Catalog:
 
     def seen_files(self, source: str) -> dict[str, tuple[int, float]]:
         return {
-            name: (size, mtime)
+            _text(name): (size, mtime)
             for name, size, mtime in self.db.execute(
-                "SELECT name, size, mtime FROM seen_files WHERE source = ?", (source,)
+                "SELECT name, size, mtime FROM seen_files WHERE source = ?", (_name(source),)
             )
         }
 
@@ -510,7 +536,7 @@ class Catalog:
         self.begin()
         self.db.executemany(
             "INSERT OR REPLACE INTO seen_files VALUES (?,?,?,?)",
-            [(source, name, size, mtime) for name, size, mtime in files],
+            [(_name(source), _name(name), size, mtime) for name, size, mtime in files],
         )
 
 
@@ -543,7 +569,7 @@ def _row(found: tuple) -> CatalogRow:
         author_name=name,
         author_email=email,
         author_key=key,
-        source_path=spath,
-        source_key=skey,
+        source_path=_text(spath) if spath else spath,
+        source_key=_text(skey) if skey else skey,
         content_hash=chash,
     )

@@ -9,14 +9,17 @@ JSON line to ``runs.jsonl`` in the index directory. It does not parse mail
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from core.config import Settings
 from index.report import Progress, RunReport, Tally, consume, log_run
-from index.scan import snapshot
+from index.scan import snapshot, walk
 from index.writer import IndexWriterSession
+
+log = logging.getLogger(__name__)
 
 
 def index_paths(
@@ -26,7 +29,8 @@ def index_paths(
     progress: bool = True,
 ) -> RunReport:
     """Parse and index every path (files or folders of any supported format)."""
-    from index.pipeline import ahead, parse_stream, pooled
+    from index.incremental import problems_of, read_works, works_of
+    from index.pipeline import ahead, pooled
 
     paths = [Path(p) for p in paths]
     started = time.monotonic()
@@ -34,10 +38,18 @@ def index_paths(
     bar = Progress(progress)
     try:
         with IndexWriterSession(settings) as session:
-            # Taken before reading: bytes appended while we read are read again
-            # (and deduplicated) next time rather than skipped.
-            states = [snapshot(p) for p in paths]
-            parsed = parse_stream(paths, settings, list_name=list_name, jobs=settings.jobs)
+            # The scan decides what a source holds (symlink policy, loops, unreadable
+            # entries reported, README.md not mail); snapshots are taken before
+            # reading: bytes appended while we read are read again (and deduplicated)
+            # next time rather than skipped.
+            scans = [walk(p.resolve(), settings.follow_symlinks) for p in paths]
+            states = [snapshot(scan) for scan in scans]
+            for path, scan in zip(paths, scans, strict=True):
+                if not scan.plain and not scan.maildirs:
+                    log.warning("%s holds no files that could be mail", path)
+                consume(iter(problems_of(scan)), session, counts, bar)
+            works = [w for scan in scans for w in works_of(scan)]
+            parsed = read_works(works, settings, list_name, jobs=settings.jobs)
             if pooled(settings.jobs):
                 parsed = ahead(parsed)
             consume(parsed, session, counts, bar)
