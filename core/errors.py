@@ -65,3 +65,9 @@ class WriterFailed(GovmailError):
 
 class DiskFull(GovmailError):
     """The index's file system filled up during a commit; the previous index is unchanged."""
+
+
+class IndexDamaged(GovmailError):
+    """An index or catalog file is damaged: ``govmail check`` says which, ``rebuild`` repairs."""
+
+    exit_status = 6

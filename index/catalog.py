@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.errors import IndexDamaged
 from core.records import Message
 
 CATALOG_NAME = "catalog.sqlite"
@@ -227,6 +228,16 @@ class Catalog:
         self.path = Path(index_dir) / CATALOG_NAME
         # isolation_level=None: transactions are opened explicitly so that one
         # writer batch is exactly one SQLite transaction.
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise  # locked, disk full: not damage (the writer maps a full disk)
+            raise IndexDamaged(
+                f"catalog {self.path} is damaged ({exc}); run `govmail rebuild`"
+            ) from exc
+
+    def _open(self) -> None:
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
         self.db.execute("PRAGMA journal_mode=WAL")
         # FULL: every commit is fsynced, so a commit the writer reported survives a
@@ -261,6 +272,11 @@ class Catalog:
         self.set_meta("layout", "2")
         self.db.execute("COMMIT")
         self._in_tx = False
+
+    def integrity(self) -> list[str]:
+        """SQLite's own check of the catalog file ([]: sound)."""
+        found = [r[0] for r in self.db.execute("PRAGMA quick_check")]
+        return [] if found == ["ok"] else [f"catalog {self.path}: {line}" for line in found]
 
     # ---- transactions -----------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from core.config import Settings
@@ -62,3 +63,46 @@ def index_paths(
     return report
 
 
+
+
+def rebuild(settings: Settings, paths: Iterable[Path | str] = (), progress: bool = True
+            ) -> RunReport:
+    """Index the sources afresh beside the index, then swap the new one in.
+
+    For a damaged index or catalog (``govmail check`` says so). The old index keeps
+    answering until the swap (two renames), and holds its writer lock throughout, so no
+    other writer updates what is being replaced. Without paths, the configured sources.
+    """
+    import shutil
+
+    from core.errors import ConfigError
+    from index.incremental import reindex_configured
+    from index.lock import WriterLock
+
+    paths = [Path(p) for p in paths]
+    if not paths and not settings.sources:
+        where = settings.config_path or "$GOVMAIL_CONFIG"
+        raise ConfigError(f"nothing to rebuild from: give SOURCES or [[source]] in {where}")
+    target = Path(settings.index_dir)
+    fresh = target.with_name(target.name + ".rebuild")
+    aside = target.with_name(target.name + ".replaced")
+    for leftover in (fresh, aside):
+        shutil.rmtree(leftover, ignore_errors=True)
+    lock = None
+    if target.is_dir():
+        lock = WriterLock(target, settings.lock_timeout)
+        lock.acquire()
+    try:
+        into = replace(settings, index_dir=fresh)
+        if paths:
+            report = index_paths(paths, into, progress=progress)
+        else:
+            report = reindex_configured(into, progress=progress)
+        if target.exists():
+            target.rename(aside)
+        fresh.rename(target)
+    finally:
+        if lock is not None:
+            lock.release()
+    shutil.rmtree(aside, ignore_errors=True)
+    return report
