@@ -66,6 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_text_chars", "Longest body text kept per message.", "limits"),
     Setting("parse_timeout", "Seconds one message may take to parse.", "limits"),
     Setting("obfuscate_addresses", "Hide e-mail addresses on web pages.", "web"),
+    Setting("base_url", "Public URL of the site, for absolute links (feeds, OpenSearch); "
+            "never taken from the Host header.", "web"),
     Setting("page_size", "Hits per page.", "web"),
     Setting("max_page_size", "Largest page size a client may ask for.", "web"),
     Setting("max_query_length", "Longest query accepted, in characters.", "web"),
@@ -101,6 +103,7 @@ class Settings:
     max_text_chars: int = 2_000_000
     parse_timeout: float = 20.0
     obfuscate_addresses: bool = True
+    base_url: str = ""
     page_size: int = 20
     max_page_size: int = 100
     max_query_length: int = 1000

@@ -323,11 +323,15 @@ def stats(ctx: click.Context, index_dir: Path | None, fmt: str) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Worker threads of the WSGI server.")
+@click.option("--connection-limit", type=click.IntRange(1, 10000), default=None,
+              help="Connections held open at once (default 1000; see Deployment).")
+@click.option("--channel-timeout", type=click.IntRange(1, 3600), default=None,
+              help="Seconds an idle connection stays open (default 30).")
 @click.pass_context
-def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, threads: int) -> None:
+def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, threads: int,
+          connection_limit: int | None, channel_timeout: int | None) -> None:
     """Serve the web interface and JSON API with waitress (a production WSGI server)."""
-    import waitress
-
+    from govmail import server as server_module
     from web import create_app
 
     settings = _settings(ctx, index_dir=index_dir)
@@ -335,8 +339,17 @@ def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, thre
     # or wrong counts from a damaged segment.
     _refuse_damaged(settings, deep=True)
     app = create_app(settings)
+    base_url = settings.base_url or f"http://{host}:{port}"
+    server = server_module.create(
+        server_module.with_base_url(app, base_url), host, port, threads,
+        connection_limit or server_module.CONNECTION_LIMIT,
+        channel_timeout or server_module.CHANNEL_TIMEOUT,
+    )
     click.echo(f"govmail: serving {settings.index_dir} on http://{host}:{port}/", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="govmail")
+    try:
+        server.run()
+    finally:
+        server.close()
 
 
 if __name__ == "__main__":  # pragma: no cover
