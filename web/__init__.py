@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     Raises :class:`core.errors.IndexNotFound` when there is no index to serve.
     """
-    from web import api, errors, feeds, pages
+    from web import api, errors, feeds, pages, privacy
 
     settings = settings if settings is not None else config_module.load()
     app = Flask(__name__)
@@ -73,4 +73,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(feeds.bp)
     errors.register(app)
+    privacy.install(app)
     return app
