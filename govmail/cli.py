@@ -42,6 +42,11 @@ class _Boundary(click.Group):
         except GovmailError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_status)
+        except click.UsageError as exc:
+            # Click's own form is four lines (usage, hint, blank, error); the rule is one.
+            where = f" (see `govmail {exc.ctx.info_name} --help`)" if exc.ctx else ""
+            click.echo(f"Error: {exc.format_message()}{where}", err=True)
+            ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -283,23 +288,48 @@ def _refuse_damaged(settings: config_module.Settings, deep: bool) -> None:
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of hits.")
 @click.option("--filter", "filters", multiple=True, metavar="FACET=VALUE",
               help="Exact facet filter, e.g. --filter list=governance (repeatable).")
+@click.option("--columns", default=None, metavar="LIST",
+              help="Table columns, comma-separated, from date, author, list, message_id, "
+              "subject (default date,author,list,subject).")
 @click.pass_context
 def search_command(ctx: click.Context, query: tuple[str, ...], index_dir: Path | None,
                    limit: int, page: int, sort: str, fmt: str, show_facets: bool,
-                   count_only: bool, filters: tuple[str, ...]) -> None:
+                   count_only: bool, filters: tuple[str, ...], columns: str | None) -> None:
     """Search the index. Exit status: 0 with hits, 1 with none, 2 on error.
 
     Bare words search the authors' own words and subjects; see the README for
     quoted:, all:, from:, subject:, list:, thread:, id:, quotes:, group: and date:.
     """
-    from govmail.output import run_search
+    from govmail.output import parse_columns, run_search
 
     settings = _settings(ctx, index_dir=index_dir)
+    chosen = parse_columns(columns)
     _refuse_damaged(settings, deep=False)
     found = run_search(settings, " ".join(query), limit=limit, page=page, sort=sort, fmt=fmt,
                        show_facets=show_facets, count_only=count_only, filters=filters,
-                       out=sys.stdout)
+                       out=sys.stdout, columns=chosen)
     sys.exit(0 if found else NOTHING_FOUND)
+
+
+@cli.command()
+@click.argument("message_id")
+@index_option
+@click.option("--format", "fmt", type=click.Choice(["plain", "json"]), default="plain",
+              show_default=True)
+@click.pass_context
+def show(ctx: click.Context, message_id: str, index_dir: Path | None, fmt: str) -> None:
+    """Print the message with MESSAGE_ID (as `search --columns ...,message_id` lists it).
+
+    Exit status 0 when shown, 1 when no message has that id.
+    """
+    from govmail.output import run_show
+
+    settings = _settings(ctx, index_dir=index_dir)
+    _refuse_damaged(settings, deep=False)
+    if not run_show(settings, message_id, fmt=fmt, out=sys.stdout):
+        click.echo(f"Error: no message with id {message_id!r} in {settings.index_dir}",
+                   err=True)
+        sys.exit(NOTHING_FOUND)
 
 
 @cli.command()
