@@ -251,8 +251,10 @@ def reindex_configured(settings: Settings, progress: bool = True) -> RunReport:
                 if problems:
                     consume(iter(problems), session, counts, bar)
                 if works:
-                    consume(_read(works, settings, source.list), session, counts, bar)
-                snap.record(session)
+                    consume(snap.as_read(_read(works, settings, source.list), session),
+                            session, counts, bar)
+                else:
+                    snap.record(session)
     finally:
         bar.close()
     report = counts.report(len(sources), started, session.rewritten)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.config import Settings
 from index.report import Progress, RunReport, Tally, consume, log_run
-from index.scan import snapshot, walk
+from index.scan import Snapshot, snapshot, walk
 from index.writer import IndexWriterSession
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,11 @@ def index_paths(
             parsed = read_works(works, settings, list_name, jobs=settings.jobs)
             if pooled(settings.jobs):
                 parsed = ahead(parsed)
-            consume(parsed, session, counts, bar)
-            for state in states:
-                state.record(session)
+            whole = Snapshot(
+                files=[f for state in states for f in state.files],
+                maildir={k: v for state in states for k, v in state.maildir.items()},
+            )
+            consume(whole.as_read(parsed, session), session, counts, bar)
     finally:
         bar.close()
     report = counts.report(len(paths), started, session.rewritten)

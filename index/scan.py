@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from core.errors import ConfigError, SourceError
 from index.catalog import SourceState
 
 if TYPE_CHECKING:
+    from core.records import Message, Rejection
     from index.writer import IndexWriterSession
 
 FINGERPRINT_BYTES = 4096
@@ -70,6 +72,36 @@ class Snapshot:
             session.record_source(state)
         for root, entries in self.maildir.items():
             session.record_seen_files(root, entries)
+
+    def as_read(
+        self, items: Iterable[Message | Rejection], session: IndexWriterSession
+    ) -> Iterator[Message | Rejection]:
+        """The items, recording each file's state as soon as all it held was handed over.
+
+        A file's state then commits with the batch holding its last messages, so a run
+        killed halfway resumes after the files already committed instead of reading the
+        whole archive again (after a SIGKILL at 20k messages a no-op rerun re-parsed
+        everything: 44.6 s). A Maildir message is its own file: recorded with itself.
+        """
+        files = {state.path: state for state in self.files}
+        maildir = {root: {e[0]: e for e in entries} for root, entries in self.maildir.items()}
+        current: str | None = None
+        for item in items:
+            path = item.source.path
+            if path != current:
+                if current in files:
+                    session.record_source(files.pop(current))
+                current = path
+            if path in maildir and item.source.key:
+                entry = maildir[path].pop(maildir_name(Path(item.source.key).name), None)
+                if entry is not None:
+                    session.record_seen_files(path, [entry])
+            yield item
+        for state in files.values():
+            session.record_source(state)
+        for root, entries in maildir.items():
+            if entries:
+                session.record_seen_files(root, list(entries.values()))
 
 
 @dataclass(frozen=True, slots=True)
