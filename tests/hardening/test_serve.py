@@ -127,6 +127,8 @@ def test_tricklers_do_not_block_real_requests(server: tuple[int, Path]) -> None:
             slowest = max(slowest, time.monotonic() - started)
             answered += 1
             time.sleep(0.5)
+        print(f"\n{TRICKLERS} tricklers for {TRICKLE_SECONDS} s: {answered} real requests, "
+              f"slowest {slowest * 1000:.0f} ms")
         assert answered >= 10
         assert slowest < 2.0, slowest
     finally:
