@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 
 from core.config import Settings, SourceConfig
-from core.errors import ConfigError, IndexLocked, SourceError
+from core.errors import ConfigError, GovmailError, SourceError
 from core.records import Message, Rejection, SourceRef
 from index.catalog import Catalog, SourceState
 from index.identity import Aliases
@@ -306,7 +306,9 @@ def watch_configured(
                 print(f"govmail watch: {stamp} {report.summary()}", file=stream, flush=True)
                 for rejection in report.rejections:
                     print(f"govmail watch: reported: {rejection}", file=stream, flush=True)
-            except (SourceError, ConfigError, IndexLocked) as exc:
+            except GovmailError as exc:
+                # A missing source, a held lock, a full disk, a damaged index: this run
+                # ends with its line, the next one may find it fixed. Watch goes on.
                 print(f"govmail watch: {stamp} error: {exc}", file=stream, flush=True)
             done += 1
             if runs is not None and done >= runs:
