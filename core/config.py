@@ -54,6 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backend", "Search engine: whoosh (embedded, one directory) or opensearch."),
     Setting("index_dir", "Index directory (default $XDG_DATA_HOME/govmail/index)."),
     Setting("aliases", "CSV or TOML file of author aliases, affiliations and groups."),
+    Setting("references", "TOML file of governance documents and organisations to recognise, "
+            "extending the shipped index/references.toml."),
     Setting("jobs", "Parser worker processes for indexing (0 = one per core)."),
     Setting("batch_size", "Messages per index commit during bulk indexing (at most 10000)."),
     Setting("lock_timeout", "Seconds a writer waits for another writer's lock."),
@@ -92,6 +94,7 @@ class Settings:
     backend: str = "whoosh"
     index_dir: Path = field(default_factory=default_index_dir)
     aliases: Path | None = None
+    references: Path | None = None
     jobs: int = 0
     batch_size: int = 10000
     lock_timeout: float = 30.0
@@ -194,7 +197,7 @@ def load(config_path: str | Path | None = None, env: dict[str, str] | None = Non
             )
         if "index_dir" in values and values["index_dir"] is not None:
             values["index_dir"] = (base / values["index_dir"]).resolve()
-        for key in ("aliases", "opensearch_ca_file", "opensearch_credentials_file"):
+        for key in ("aliases", "references", "opensearch_ca_file", "opensearch_credentials_file"):
             if values.get(key) is not None:
                 values[key] = (base / values[key]).resolve()
     for setting in SETTINGS:

@@ -45,6 +45,9 @@ class Field:
     # id fields the views read but the engine never counts: cached per document like
     # facets (the author page lists addresses and affiliations).
     column: bool = False
+    # keyword fields: how a query value becomes an index value ("reference": through
+    # core.refkeys.query_key, so `cites:"Tunis Agenda 76"` means tunis-agenda/76).
+    normalize: str | None = None
 
     @property
     def multi_valued(self) -> bool:
@@ -80,6 +83,20 @@ FIELDS: tuple[Field, ...] = (
         "quoted_author", "keyword", "authors quoted by the message", ("quotes",),
         facet="quoted_author", facet_label="Quoted author",
     ),
+    Field(
+        "cites", "keyword", "documents cited in the author's own words, and document/part "
+        "(tunis-agenda, tunis-agenda/76)", ("cites",), facet="cites",
+        facet_label="Cited document", lowercase=True, normalize="reference",
+    ),
+    Field(
+        "quoted_cites", "keyword", "documents and parts cited in quoted text",
+        ("quoted_cites",), lowercase=True, normalize="reference",
+    ),
+    Field(
+        "mentions", "keyword", "organisations named, own or quoted text (itu, ecosoc)",
+        ("mentions",), facet="mentions", facet_label="Organisation", lowercase=True,
+        normalize="reference",
+    ),
     Field("signature", "text", "signature"),
     Field("footer", "blob", "list footer"),
     Field("in_reply_to", "id", "In-Reply-To"),
@@ -96,7 +113,7 @@ FIELDS: tuple[Field, ...] = (
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
 # The order the sidebar, the JSON and the CLI show facets in.
-_FACET_ORDER = ("author", "list", "year", "month", "quoted_author", "group")
+_FACET_ORDER = ("author", "list", "year", "month", "quoted_author", "group", "cites", "mentions")
 # Facet name -> field name.
 FACETS: dict[str, str] = {
     facet: f.name for facet in _FACET_ORDER for f in FIELDS if f.facet == facet

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from core.records import Message
+from index.references import values as cite_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,9 @@ def to_document(
             ensure_ascii=False,
         ),
         "headers": message.headers,
+        "cites": ",".join(cite_values(message.cites, "original")),
+        "quoted_cites": ",".join(cite_values(message.cites, "quoted")),
+        "mentions": ",".join(message.mentions),
     }
     if identity.email:
         doc["email"] = identity.email

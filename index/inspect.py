@@ -55,6 +55,13 @@ def render_plain(message: Message) -> str:
     for attachment in message.attachments:
         lines.append(f"Attachment: {attachment.filename or '(unnamed)'} "
                      f"{attachment.content_type} {attachment.size} bytes")
+    for where in ("original", "quoted"):
+        cited = [c.document + (f" {c.part}" if c.part else "") for c in message.cites
+                 if c.where == where]
+        if cited:
+            lines.append(f"Cites ({where}): {', '.join(cited)}")
+    if message.mentions:
+        lines.append(f"Mentions: {', '.join(message.mentions)}")
     charset = message.charset
     lines.append(f"--- Charset --- declared {charset.declared or '(none)'}, used {charset.used}")
     lines += [f"  repair: {r}" for r in charset.repairs]

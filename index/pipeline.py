@@ -24,7 +24,7 @@ from pathlib import Path
 from core.config import Settings
 from core.errors import MessageError
 from core.records import Message, RawMessage, Rejection
-from index import metadata, mime
+from index import metadata, mime, references
 from index.sources import iter_raw
 
 # Messages per task sent to a worker: big enough that pickling overhead stays small, small
@@ -70,6 +70,7 @@ def _deadline(seconds: float) -> Iterator[None]:
 def parse_one(raw: RawMessage, settings: Settings, list_name: str | None = None) -> Message:
     """Bytes to record, stage after stage; raises MessageError when a stage cannot go on."""
     from index.body import split_body
+    from index.plain import declared_flowed
 
     if len(raw.data) > settings.max_message_bytes:
         raise MessageError(
@@ -81,8 +82,10 @@ def parse_one(raw: RawMessage, settings: Settings, list_name: str | None = None)
     if len(text) > settings.max_text_chars:
         notes.append(f"limit: body text cut to max_text_chars ({settings.max_text_chars})")
         text = text[: settings.max_text_chars]
-    split = split_body(text, decoded.content_type, settings)
+    flowed, delsp = declared_flowed(raw.data)
+    split = split_body(text, decoded.content_type, settings, flowed, delsp)
     described = metadata.describe(decoded, split, raw, list_name)
+    found = references.references_of(split.original_text, split.quoted_text, settings)
     notes.extend(described.notes)
     return Message(
         message_id=described.message_id,
@@ -101,11 +104,13 @@ def parse_one(raw: RawMessage, settings: Settings, list_name: str | None = None)
         signature=split.signature,
         footer=split.footer,
         charset=decoded.charset,
-        attachments=decoded.attachments,
+        attachments=decoded.attachments + split.attachments,
         message_id_source=described.message_id_source,
         thread_id=None,
         headers=decoded.header_block(),
         notes=tuple(dict.fromkeys(notes)),
+        cites=found.cites,
+        mentions=found.mentions,
     )
 
 
@@ -181,6 +186,7 @@ def parse_stream(paths: Iterable[Path | str], settings: Settings, list_name: str
     jobs=1 parses here; otherwise a pool of ``jobs`` processes (0/None: one per core) gets
     chunks of messages, with at most a few chunks per worker in flight so memory stays flat.
     """
+    references.table(settings)  # a bad site references file stops the run before any message
     items = read_sources(paths, settings, list_name)
     workers = worker_count(jobs)
     if workers <= 1:

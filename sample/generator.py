@@ -444,6 +444,49 @@ TIMEZONES = {"en": (0, -300, -240, 600), "fr": (60, 120), "de": (60, 120), "es":
              "ar": (60, 120, 180)}
 
 
+# References planted with a known truth (tests/index/test_references.py): a share of the
+# messages gets one sentence citing a document part in one of the usual shapes, or naming an
+# organisation. Drawn from a separate random stream, so every other draw of the archive
+# stays as it was. (document id, how mail spells it)
+PLANT_SHARE = 0.3
+PLANTED_DOCUMENTS = (
+    ("tunis-agenda", "Tunis Agenda"), ("geneva-declaration", "Geneva Declaration"),
+    ("geneva-plan-of-action", "Geneva Plan of Action"), ("icann-bylaws", "ICANN Bylaws"),
+    ("global-digital-compact", "Global Digital Compact"),
+    ("netmundial-statement", "NETmundial statement"), ("wsis-10-outcome", "WSIS+10 outcome"),
+)
+PLANTED_ORGANISATIONS = (
+    ("itu", "ITU"), ("ecosoc", "ECOSOC"), ("wipo", "WIPO"), ("wto", "WTO"), ("oecd", "OECD"),
+    ("unesco", "UNESCO"), ("ripe-ncc", "RIPE NCC"), ("lacnic", "LACNIC"),
+    ("just-net-coalition", "Just Net Coalition"), ("ohchr", "OHCHR"), ("apc", "APC"),
+)
+# (template, part shape): {d} document, {n} number, {x} letter.
+PLANT_FORMS = (
+    ("As para {n} of the {d} says, this was settled long ago.", "{n}"),
+    ("Read paragraph {n}({x}) of the {d} again.", "{n}{x}"),
+    ("The {d}, paragraph {n}, is explicit about it.", "{n}"),
+    ("Section {n} of the {d} does not say that.", "{n}"),
+)
+# Vocabulary phrases that are themselves citations (TOPICS).
+VOCABULARY_CITES = (("paragraph 69 of the Tunis Agenda", "cite:tunis-agenda/69"),
+                    ("RFC 7258", "cite:rfc-7258"), ("RFC 1591", "cite:rfc-1591"))
+
+
+def _plant(rng: random.Random) -> tuple[str, tuple[str, ...]]:
+    """One sentence and its truth."""
+    if rng.random() < 0.6:
+        doc_id, spelled = PLANTED_DOCUMENTS[int(rng.random() * len(PLANTED_DOCUMENTS))]
+        form, shape = PLANT_FORMS[int(rng.random() * len(PLANT_FORMS))]
+        n, x = 1 + int(rng.random() * 120), "abcdefg"[int(rng.random() * 7)]
+        part = shape.format(n=n, x=x)
+        return form.format(d=spelled, n=n, x=x), (f"cite:{doc_id}/{part}",)
+    if rng.random() < 0.3:
+        n = 1000 + int(rng.random() * 8000)
+        return f"This is what RFC {n} was written for.", (f"cite:rfc-{n}",)
+    org_id, spelled = PLANTED_ORGANISATIONS[int(rng.random() * len(PLANTED_ORGANISATIONS))]
+    return f"I asked {spelled} about it last week.", (f"mention:{org_id}",)
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     name: str
@@ -505,6 +548,9 @@ class SampleMessage:
     raw: bytes
     copies: tuple[tuple[str, bytes], ...]
     is_bare_body: bool
+    # References planted in the author's own words, as "cite:<document>[/<part>]" and
+    # "mention:<organisation>" (ids of index/references.toml); see PLANTED_CITES.
+    planted: tuple[str, ...] = ()
 
     @property
     def author(self) -> dict[str, str | None]:
@@ -535,6 +581,7 @@ class _Generator:
         self.total = messages
         self.seed = seed
         self.rng = random.Random(seed)
+        self.plant_rng = random.Random(f"references-{seed}")
         rng = self.rng
         self.authors = self._make_authors(rng, 320)
         # Zipf-skewed activity: the author of rank r writes ~1/r^1.05 of the mail.
@@ -794,7 +841,10 @@ class _Generator:
             quoted_author=parent.author.name if parent else None, signature=body.signature,
             footer=spec.footer, style=body.style, content_type=body.content_type,
             charset=body.charset, transfer_encoding=body.transfer_encoding, raw=raw,
-            copies=tuple(copies), is_bare_body=False)
+            copies=tuple(copies), is_bare_body=False,
+            planted=self.planted + tuple(
+                label for phrase, label in VOCABULARY_CITES
+                if phrase in " ".join("\n\n".join(body.paragraphs).split())))
 
     def _message_id(self, client: str, i: int, date: datetime) -> str:
         bits = self.rng.getrandbits(64)
@@ -815,6 +865,11 @@ class _Generator:
         lang = author.language
         n_paras = rng.choice((1, 2, 2, 3, 3, 4))
         paras = self.paragraphs(topic, author, n_paras)
+        self.planted: tuple[str, ...] = ()
+        if self.plant_rng.random() < PLANT_SHARE:
+            sentence, self.planted = _plant(self.plant_rng)
+            at = int(self.plant_rng.random() * len(paras))
+            paras[at] = f"{paras[at]} {sentence}"
         # Greeting and sign-off belong to the author's own words.
         if rng.random() < 0.7:
             greetings = GREETINGS[lang]

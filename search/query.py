@@ -23,13 +23,17 @@ from datetime import datetime, timedelta
 from core import query as q
 from core.errors import QueryError
 from core.fields import ALL_FIELDS, BY_NAME, DEFAULT_FIELDS, PREFIXES, QUOTED_DEFAULT_FIELDS
+from core.refkeys import query_key
 
 # Bare-word queries at least this long also rank the words' run as a phrase.
 PHRASE_BOOST_WORDS = 4
 # `field:` names the parser knows: every field, every prefix, and `all`.
 _FIELD_NAMES: dict[str, str] = {**{n: n for n in BY_NAME}, **PREFIXES, "all": "all"}
 # Fields whose values are read whole, not as words: dates and message ids.
-_SPECIAL_FIELDS = frozenset({"date", "message_id", "thread_id"})
+# Reference fields (cites:, mentions:) read their value whole too: `cites:"Tunis Agenda 76"`
+# is one index value, tunis-agenda/76, not three words.
+_REFERENCE_FIELDS = frozenset(f.name for f in BY_NAME.values() if f.normalize == "reference")
+_SPECIAL_FIELDS = frozenset({"date", "message_id", "thread_id"}) | _REFERENCE_FIELDS
 _SPECIAL_VALUE = re.compile(r"\[[^\]]*\]|[<>]=?[^\s()]+|<[^>\s]*>|\"[^\"]*\"|[^\s()]+")
 _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"})
 _TOKEN = re.compile(
@@ -130,6 +134,8 @@ def _date_query(value: str, position: int) -> q.Range:
 def _special(field: str, value: str, position: int) -> q.Node:
     if field == "date":
         return _date_query(value, position)
+    if field in _REFERENCE_FIELDS:
+        return _reference(field, value, position)
     value = value.strip('"').strip()
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1]
@@ -137,6 +143,15 @@ def _special(field: str, value: str, position: int) -> q.Node:
         prefix = "thread" if field == "thread_id" else "id"
         raise QueryError(f"{prefix}: needs a message id at position {position + 1}", position)
     return q.Term(field, value)
+
+
+def _reference(field: str, value: str, position: int) -> q.Node:
+    prefix = not value.startswith('"') and value.endswith("*")
+    key = query_key(value[:-1] if prefix else value)
+    if not key:
+        raise QueryError(f"{field}: needs a document or organisation at position "
+                         f"{position + 1}", position)
+    return q.Prefix(field, key) if prefix else q.Term(field, key)
 
 
 # ---- checks -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
 # The corpora live beside the checkout (../shared); tests that read them skip without it.
-SHARED = REPO.parent / "shared"
+# $GOVMAIL_SHARED points elsewhere (a worktree under another folder than the checkout's).
+SHARED = Path(os.environ.get("GOVMAIL_SHARED") or REPO.parent / "shared")
 SEED = SHARED / "corpora" / "seed" / "000_914dd06c372cf517.txt"
 
 

@@ -145,7 +145,7 @@ class WhooshReader:
         self._index = windex.open_dir(str(self.index_dir))
         self._searcher = self._index.searcher()
         self._lock = threading.RLock()
-        self._facets = FacetCounter()
+        self._facets = FacetCounter(self.index_dir)
         self._segments = matching.match_cache()
 
     # ---- lifetime ----------------------------------------------------------------
