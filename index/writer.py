@@ -85,6 +85,9 @@ class IndexWriterSession:
         self.catalog: Catalog | None = None
         self._pending: dict[str, Message] = {}
         self._relisted: set[str] = set()
+        # The lists given to indexed messages since the last commit, kept to be written
+        # again if a failed batch rolls the catalog's transaction back before a retry.
+        self._relist_lists: dict[str, tuple[str, ...]] = {}
         self._forced: set[str] = set()
         self._sources: list[SourceState] = []
         self._seen: list[tuple[str, list[tuple[str, int, float]]]] = []
@@ -171,6 +174,7 @@ class IndexWriterSession:
             if lists != row.lists:
                 self.catalog.set_lists(mid, lists)
                 self._relisted.add(mid)
+                self._relist_lists[mid] = lists
             return False
         self._pending[mid] = message
         if len(self._pending) >= min(self.settings.batch_size, MAX_BATCH):
@@ -202,7 +206,18 @@ class IndexWriterSession:
                 self._flush()
             except WriterFailed as exc:
                 log.warning("%s; nothing of the batch was recorded, retrying in-process", exc)
+                self._redo_uncommitted()
                 self._flush()
+
+    def _redo_uncommitted(self) -> None:
+        """What the rollback of a failed batch undid outside the batch itself: relists, aliases."""
+        assert self.catalog is not None
+        for mid, lists in self._relist_lists.items():
+            self.catalog.set_lists(mid, lists)
+        if self._aliases_changed and self.aliases:
+            self.catalog.set_meta(
+                "aliases", json.dumps(self.aliases.to_json(), sort_keys=True, ensure_ascii=False)
+            )
 
     @contextlib.contextmanager
     def _disk_guard(self) -> Iterator[None]:
@@ -321,6 +336,7 @@ class IndexWriterSession:
         )
         self._pending.clear()
         self._relisted.clear()
+        self._relist_lists.clear()
         self._forced.clear()
         self._sources.clear()
         self._seen.clear()

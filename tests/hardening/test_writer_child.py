@@ -87,3 +87,28 @@ def test_healthy_children_still_write_in_parallel(tmp_path: Path) -> None:
     assert store.procs == 2
     assert store.doc_count() == BATCH
     store.close()
+
+
+def test_a_retried_batch_keeps_the_lists_a_cross_post_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    settings = Settings(index_dir=tmp_path / "ix", batch_size=BATCH)
+    first = _messages(5)
+    with IndexWriterSession(settings, procs=1) as session:
+        for message in first:
+            session.add(message)
+    monkeypatch.setenv(CHILD_HOOK, "job")
+    with IndexWriterSession(settings, procs=2) as session:
+        # The same message from another list: one record, both lists.
+        assert not session.add(replace(first[0], lists=("elsewhere",)))
+        for message in _messages(BATCH, offset=1000):
+            session.add(message)
+    monkeypatch.delenv(CHILD_HOOK)
+    docs = stored_documents(settings.index_dir)
+    assert len(docs) == 5 + BATCH
+    assert docs[first[0].message_id]["list"].split(",") == [*first[0].lists, "elsewhere"]
+    catalog = Catalog(settings.index_dir)
+    assert catalog.get(first[0].message_id).lists == (*first[0].lists, "elsewhere")
+    catalog.close()
