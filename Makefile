@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := demo-data
+# `make demo PORT=5001` when 5000 is taken.
+PORT ?= 5000
 DEMO_MESSAGES ?= 3000
 SOURCES := core index search backends web govmail sample tests bench wsgi.py
 
@@ -40,7 +42,7 @@ test: install lint axe
 demo: install
 	$(BIN)/govmail sample $(DEMO_DIR)/archive --messages $(DEMO_MESSAGES) --seed 1
 	GOVMAIL_INDEX=$(DEMO_DIR)/index $(BIN)/govmail index $(DEMO_DIR)/archive
-	GOVMAIL_INDEX=$(DEMO_DIR)/index $(BIN)/govmail serve --host 127.0.0.1 --port 5000
+	GOVMAIL_INDEX=$(DEMO_DIR)/index $(BIN)/govmail serve --host 127.0.0.1 --port $(PORT)
 
 bench: bench-install
 	$(BIN)/python -m bench

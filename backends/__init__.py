@@ -42,3 +42,12 @@ def open_store(settings: Settings, procs: int | None = None) -> Store:
     from backends.whoosh.store import WhooshStore
 
     return WhooshStore(Path(settings.index_dir), procs)
+
+
+def verify_index(settings: Settings, deep: bool = True) -> list[str]:
+    """Problems with the index files, one line each ([]: sound; a cluster checks itself)."""
+    if _check(settings) == "opensearch":
+        return []
+    from backends.whoosh.store import verify
+
+    return verify(Path(settings.index_dir), deep)

@@ -59,6 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("jobs", "Parser worker processes for indexing (0 = one per core)."),
     Setting("batch_size", "Messages per index commit during bulk indexing (at most 10000)."),
     Setting("lock_timeout", "Seconds a writer waits for another writer's lock."),
+    Setting("follow_symlinks", "Symlinks a source scan follows: false, within (targets inside "
+            "the source only) or all.", "index"),
     Setting("max_message_bytes", "Largest message parsed in full.", "limits"),
     Setting("max_mime_depth", "Deepest multipart nesting followed.", "limits"),
     Setting("max_mime_parts", "Most MIME parts read from one message.", "limits"),
@@ -66,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_text_chars", "Longest body text kept per message.", "limits"),
     Setting("parse_timeout", "Seconds one message may take to parse.", "limits"),
     Setting("obfuscate_addresses", "Hide e-mail addresses on web pages.", "web"),
+    Setting("base_url", "Public URL of the site, for absolute links (feeds, OpenSearch); "
+            "never taken from the Host header.", "web"),
     Setting("page_size", "Hits per page.", "web"),
     Setting("max_page_size", "Largest page size a client may ask for.", "web"),
     Setting("max_query_length", "Longest query accepted, in characters.", "web"),
@@ -94,6 +98,7 @@ class Settings:
     jobs: int = 0
     batch_size: int = 10000
     lock_timeout: float = 30.0
+    follow_symlinks: str = "within"
     max_message_bytes: int = 25 * 1024 * 1024
     max_mime_depth: int = 32
     max_mime_parts: int = 1000
@@ -101,6 +106,7 @@ class Settings:
     max_text_chars: int = 2_000_000
     parse_timeout: float = 20.0
     obfuscate_addresses: bool = True
+    base_url: str = ""
     page_size: int = 20
     max_page_size: int = 100
     max_query_length: int = 1000

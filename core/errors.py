@@ -57,3 +57,17 @@ class MessageError(GovmailError):
 
 class ConfigError(GovmailError):
     """A configuration file or value that makes no sense."""
+
+
+class WriterFailed(GovmailError):
+    """A writer process died or lost documents; nothing from its batch was recorded."""
+
+
+class DiskFull(GovmailError):
+    """The index's file system filled up during a commit; the previous index is unchanged."""
+
+
+class IndexDamaged(GovmailError):
+    """An index or catalog file is damaged: ``govmail check`` says which, ``rebuild`` repairs."""
+
+    exit_status = 6

@@ -11,7 +11,10 @@ only under ``--verbose``. Logging is configured here, once.
 from __future__ import annotations
 
 import logging
+import pickle
+import struct
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,11 @@ class _Boundary(click.Group):
         except GovmailError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_status)
+        except click.UsageError as exc:
+            # Click's own form is four lines (usage, hint, blank, error); the rule is one.
+            where = f" (see `govmail {exc.ctx.info_name} --help`)" if exc.ctx else ""
+            click.echo(f"Error: {exc.format_message()}{where}", err=True)
+            ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -49,6 +57,11 @@ class _Boundary(click.Group):
             where = f" {exc.filename}" if exc.filename else ""
             click.echo(f"Error: cannot use{where}: {exc.strerror or exc}", err=True)
             ctx.exit(IO_ERROR)
+        except (zlib.error, struct.error, EOFError, pickle.UnpicklingError) as exc:
+            # What Whoosh's decoders raise on damaged segment bytes.
+            click.echo(f"Error: the index is damaged ({type(exc).__name__}: {exc}); "
+                       "run `govmail check`", err=True)
+            ctx.exit(6)
         except Exception as exc:  # the boundary: a bug must still be one line, not a traceback
             logging.getLogger("govmail").debug("internal error", exc_info=True)
             click.echo(
@@ -184,6 +197,80 @@ def watch(ctx: click.Context, every: str) -> None:
     watch_configured(_settings(ctx), every)
 
 
+@cli.command()
+@index_option
+@click.pass_context
+def check(ctx: click.Context, index_dir: Path | None) -> None:
+    """Verify the index: every segment read whole, the catalog sound, the counts agree.
+
+    Prints what is wrong and what to do; exit status 0 when sound, 6 when damaged.
+    """
+    from backends import open_reader, verify_index
+    from core.errors import IndexDamaged, IndexNotFound
+    from index.catalog import CATALOG_NAME, Catalog
+
+    settings = _settings(ctx, index_dir=index_dir)
+    if not (Path(settings.index_dir) / CATALOG_NAME).exists():
+        raise IndexNotFound(f"no index at {settings.index_dir}")
+    problems = verify_index(settings, deep=True)
+    documents = None
+    if not problems:
+        reader = open_reader(settings)
+        try:
+            documents = reader.doc_count()
+        finally:
+            reader.close()
+    try:
+        catalog = Catalog(Path(settings.index_dir))
+    except IndexDamaged as exc:
+        problems.append(str(exc))
+    else:
+        try:
+            problems.extend(catalog.integrity())
+            rows = catalog.count()
+        finally:
+            catalog.close()
+        if documents is not None and not problems and rows != documents:
+            problems.append(f"the catalog lists {rows} messages, the index holds {documents}")
+    if not problems:
+        click.echo(f"ok: {documents} messages, every segment and the catalog read whole")
+        return
+    for problem in problems:
+        click.echo(f"damaged: {problem}")
+    raise IndexDamaged(
+        f"{settings.index_dir} is damaged ({len(problems)} problem"
+        f"{'s' if len(problems) != 1 else ''}); run `govmail rebuild` to index the "
+        "sources afresh (the old index answers until the new one replaces it)"
+    )
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@index_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def rebuild(ctx: click.Context, sources: tuple[Path, ...], index_dir: Path | None,
+            quiet: bool) -> None:
+    """Index SOURCES (default: the configured ones) afresh and swap the new index in."""
+    from index.indexer import rebuild as run_rebuild
+
+    settings = _settings(ctx, index_dir=index_dir)
+    report = run_rebuild(settings, sources, progress=not quiet)
+    click.echo(report.summary(), err=True)
+    for rejection in report.rejections:
+        click.echo(f"reported: {rejection}", err=True)
+
+
+def _refuse_damaged(settings: config_module.Settings, deep: bool) -> None:
+    """A damaged index is refused with one line naming the file, never answered wrongly."""
+    from backends import verify_index
+    from core.errors import IndexDamaged
+
+    problems = verify_index(settings, deep=deep)
+    if problems:
+        raise IndexDamaged(f"index damaged: {problems[0]}; run `govmail check`")
+
+
 # ---- searching -----------------------------------------------------------------
 
 
@@ -201,21 +288,26 @@ def watch(ctx: click.Context, every: str) -> None:
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of hits.")
 @click.option("--filter", "filters", multiple=True, metavar="FACET=VALUE",
               help="Exact facet filter, e.g. --filter list=governance (repeatable).")
+@click.option("--columns", default=None, metavar="LIST",
+              help="Table columns, comma-separated, from date, author, list, message_id, "
+              "subject (default date,author,list,subject).")
 @click.pass_context
 def search_command(ctx: click.Context, query: tuple[str, ...], index_dir: Path | None,
                    limit: int, page: int, sort: str, fmt: str, show_facets: bool,
-                   count_only: bool, filters: tuple[str, ...]) -> None:
+                   count_only: bool, filters: tuple[str, ...], columns: str | None) -> None:
     """Search the index. Exit status: 0 with hits, 1 with none, 2 on error.
 
     Bare words search the authors' own words and subjects; see the README for
     quoted:, all:, from:, subject:, list:, thread:, id:, quotes:, group: and date:.
     """
-    from govmail.output import run_search
+    from govmail.output import parse_columns, run_search
 
     settings = _settings(ctx, index_dir=index_dir)
+    chosen = parse_columns(columns)
+    _refuse_damaged(settings, deep=False)
     found = run_search(settings, " ".join(query), limit=limit, page=page, sort=sort, fmt=fmt,
                        show_facets=show_facets, count_only=count_only, filters=filters,
-                       out=sys.stdout)
+                       out=sys.stdout, columns=chosen)
     sys.exit(0 if found else NOTHING_FOUND)
 
 
@@ -272,6 +364,27 @@ def export_command(ctx: click.Context, query: tuple[str, ...], index_dir: Path |
 
 
 @cli.command()
+@click.argument("message_id")
+@index_option
+@click.option("--format", "fmt", type=click.Choice(["plain", "json"]), default="plain",
+              show_default=True)
+@click.pass_context
+def show(ctx: click.Context, message_id: str, index_dir: Path | None, fmt: str) -> None:
+    """Print the message with MESSAGE_ID (as `search --columns ...,message_id` lists it).
+
+    Exit status 0 when shown, 1 when no message has that id.
+    """
+    from govmail.output import run_show
+
+    settings = _settings(ctx, index_dir=index_dir)
+    _refuse_damaged(settings, deep=False)
+    if not run_show(settings, message_id, fmt=fmt, out=sys.stdout):
+        click.echo(f"Error: no message with id {message_id!r} in {settings.index_dir}",
+                   err=True)
+        sys.exit(NOTHING_FOUND)
+
+
+@cli.command()
 @index_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -292,18 +405,34 @@ def stats(ctx: click.Context, index_dir: Path | None, fmt: str) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Worker threads of the WSGI server.")
+@click.option("--connection-limit", type=click.IntRange(1, 10000), default=None,
+              help="Connections held open at once (default 1000; see Deployment).")
+@click.option("--channel-timeout", type=click.IntRange(1, 3600), default=None,
+              help="Seconds an idle connection stays open (default 30).")
 @click.pass_context
-def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, threads: int) -> None:
+def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, threads: int,
+          connection_limit: int | None, channel_timeout: int | None) -> None:
     """Serve the web interface and JSON API with waitress (a production WSGI server)."""
-    import waitress
-
+    from govmail import server as server_module
     from index.raw import read
     from web import create_app
 
     settings = _settings(ctx, index_dir=index_dir)
+    # Every byte checked once at start (about 1 s a GB): a server must not answer 500s
+    # or wrong counts from a damaged segment.
+    _refuse_damaged(settings, deep=True)
     app = create_app(settings, read_original=read)
+    base_url = settings.base_url or f"http://{host}:{port}"
+    server = server_module.create(
+        server_module.with_base_url(app, base_url), host, port, threads,
+        connection_limit or server_module.CONNECTION_LIMIT,
+        channel_timeout or server_module.CHANNEL_TIMEOUT,
+    )
     click.echo(f"govmail: serving {settings.index_dir} on http://{host}:{port}/", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="govmail")
+    try:
+        server.run()
+    finally:
+        server.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,11 +13,15 @@ from typing import IO
 import click
 
 from core.config import Settings
-from core.errors import QueryError
+from core.errors import GovmailError, QueryError
 from core.results import Hit, Results, SearchRequest
 from search.engine import Engine
 
 FACETS_SHOWN = 10
+
+
+class UsageError(GovmailError):
+    """An option value out of range (status 2, the README's error table)."""
 
 
 def parse_filters(filters: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -31,11 +35,45 @@ def parse_filters(filters: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in chosen.items()}
 
 
+# The table's columns, in order; --columns picks and orders a subset.
+COLUMNS = ("date", "author", "list", "message_id", "subject")
+DEFAULT_COLUMNS = ("date", "author", "list", "subject")
+
+
+def parse_columns(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return DEFAULT_COLUMNS
+    chosen = tuple(c.strip() for c in text.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in COLUMNS]
+    if unknown or not chosen:
+        raise UsageError(f"--columns {text!r}: choose from {', '.join(COLUMNS)}")
+    return chosen
+
+
+def _cut(text: str, width: int) -> str:
+    """At most ``width`` characters, cut at a word boundary when one is near (never mid-word
+    unless a single word is wider than the column)."""
+    if len(text) <= width:
+        return text
+    room = max(0, width - 1)
+    head = text[:room]
+    space = head.rfind(" ")
+    if space >= room // 2:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
 def _fit(text: str, width: int) -> str:
     text = " ".join(text.split())
-    if len(text) <= width:
-        return text.ljust(width)
-    return text[: max(0, width - 1)] + "…"
+    return _cut(text, width).ljust(width)
+
+
+def wrap(text: str, width: int, indent: int = 0) -> list[str]:
+    """Lines of at most ``width`` characters, broken between words, never inside one."""
+    import textwrap
+
+    return textwrap.wrap(text, width=max(10, width), subsequent_indent=" " * indent,
+                         break_long_words=False, break_on_hyphens=False) or [""]
 
 
 def _snippet(hit: Hit, width: int, styled: bool) -> str:
@@ -43,28 +81,38 @@ def _snippet(hit: Hit, width: int, styled: bool) -> str:
     used = 0
     for text, matched in hit.snippet_parts:
         room = width - used
-        if room <= 0:
+        if room < 4:
             break
-        piece = text if len(text) <= room else text[: max(0, room - 1)] + "…"
+        piece = _cut(text, room)
+        if piece != text and " " not in piece.strip():
+            break  # only part of one word would fit: leave it out rather than split it
         used += len(piece)
+        # click.style closes its own bold, so a highlight cut short never leaves bold on.
         shown.append(click.style(piece, bold=True) if matched and styled else piece)
     prefix = "[quoted] " if hit.snippet_field == "quoted" else ""
     return prefix + "".join(shown)
 
 
-def print_table(results: Results, out: IO[str], styled: bool) -> None:
+def print_table(results: Results, out: IO[str], styled: bool,
+                columns: tuple[str, ...] = DEFAULT_COLUMNS) -> None:
     width = max(60, shutil.get_terminal_size((100, 24)).columns)
-    date_w, author_w, list_w = 10, min(22, width // 6), min(16, width // 8)
-    subject_w = width - date_w - author_w - list_w - 3
+    date_w = 10
+    # A Message-ID is only useful whole (it is what `govmail show` takes): never cut.
+    id_w = max((len(h.message_id) for h in results.hits), default=10)
+    widths = {"date": date_w, "author": min(22, width // 6), "list": min(16, width // 8),
+              "message_id": id_w}
+    fixed = sum(widths[c] for c in columns if c != "subject") + len(columns) - 1
+    widths["subject"] = max(10, width - fixed)
+    values = {
+        "date": lambda h: (h.date or "")[:10],
+        "author": lambda h: h.author,
+        "list": lambda h: h.list,
+        "message_id": lambda h: h.message_id,
+        "subject": lambda h: h.subject,
+    }
     for hit in results.hits:
-        line = " ".join(
-            (
-                _fit((hit.date or "")[:10], date_w),
-                _fit(hit.author, author_w),
-                _fit(hit.list, list_w),
-                _fit(hit.subject, subject_w).rstrip(),
-            )
-        )
+        line = " ".join(values[c](hit).ljust(widths[c]) if c == "message_id"
+                        else _fit(values[c](hit), widths[c]) for c in columns).rstrip()
         out.write(line + "\n")
         snippet = _snippet(hit, width - date_w - 1, styled)
         if snippet:
@@ -72,11 +120,15 @@ def print_table(results: Results, out: IO[str], styled: bool) -> None:
     request = results.request
     last = min(results.total, request.page * request.page_size)
     first = min(results.total, (request.page - 1) * request.page_size + 1)
-    out.write(
-        f"{results.total} hit{'s' if results.total != 1 else ''}"
-        + (f", showing {first}-{last}" if results.hits else "")
-        + f" (page {request.page} of {results.pages}, {results.elapsed_ms:.0f} ms)\n"
-    )
+    if not results.hits and results.total and request.page > results.pages:
+        out.write(f"{results.total} hit{'s' if results.total != 1 else ''}; page "
+                  f"{request.page} is past the last page ({results.pages})\n")
+    else:
+        out.write(
+            f"{results.total} hit{'s' if results.total != 1 else ''}"
+            + (f", showing {first}-{last}" if results.hits else "")
+            + f" (page {request.page} of {results.pages}, {results.elapsed_ms:.0f} ms)\n"
+        )
     if results.suggestion:
         out.write(f"Did you mean: {results.suggestion}\n")
 
@@ -88,7 +140,9 @@ def print_facets(results: Results, out: IO[str]) -> None:
         ranked = sorted(values, key=lambda v: (-v.count, v.value))[:FACETS_SHOWN]
         shown = ", ".join(f"{v.value} ({v.count})" for v in ranked)
         more = f", … {len(values) - len(ranked)} more" if len(values) > len(ranked) else ""
-        out.write(f"{name}: {shown}{more}\n")
+        width = max(60, shutil.get_terminal_size((100, 24)).columns)
+        for line in wrap(f"{name}: {shown}{more}", width, indent=len(name) + 2):
+            out.write(line + "\n")
 
 
 def run_search(
@@ -102,9 +156,13 @@ def run_search(
     count_only: bool = False,
     filters: Iterable[str] = (),
     out: IO[str] | None = None,
+    columns: tuple[str, ...] = DEFAULT_COLUMNS,
 ) -> bool:
     """Run one search and print it; True when anything matched."""
     out = out or click.get_text_stream("stdout")
+    if page > settings.max_page:
+        # Not a query problem: the query is fine, the page is past what is served.
+        raise UsageError(f"--page {page}: at most {settings.max_page} (the max_page setting)")
     engine = Engine(settings)
     try:
         request = SearchRequest(
@@ -137,7 +195,7 @@ def run_search(
                              "" if hit.score is None else hit.score, text])
     else:
         styled = getattr(out, "isatty", lambda: False)()
-        print_table(results, out, styled)
+        print_table(results, out, styled, columns)
         if show_facets:
             print_facets(results, out)
     if show_facets and fmt in ("jsonl", "csv") and not count_only:
@@ -165,3 +223,35 @@ def run_stats(settings: Settings, fmt: str = "table", out: IO[str] | None = None
         f"index size  {size / 1_048_576:.1f} MB ({size} bytes)\n"
         f"index       {stats['index_dir']}\n"
     )
+
+
+def run_show(settings: Settings, message_id: str, fmt: str = "plain",
+             out: IO[str] | None = None) -> bool:
+    """Print one message (False when no message has that id)."""
+    out = out or click.get_text_stream("stdout")
+    engine = Engine(settings)
+    try:
+        view = engine.message(message_id.strip().strip("<>"))
+    finally:
+        engine.close()
+    if view is None:
+        return False
+    if fmt == "json":
+        out.write(json.dumps(view.to_json(), ensure_ascii=False, indent=2) + "\n")
+        return True
+    width = max(60, shutil.get_terminal_size((100, 24)).columns)
+    author = view.author + (f" <{view.email}>" if view.email and view.email != view.author else "")
+    for label, value in (("From", author), ("Date", view.date or "-"),
+                         ("Subject", view.subject), ("Lists", ", ".join(view.lists)),
+                         ("Message-ID", view.message_id), ("Thread", view.thread_id),
+                         ("In-Reply-To", view.in_reply_to or "")):
+        if value:
+            for line in wrap(f"{label + ':':<12} {value}", width, indent=13):
+                out.write(line + "\n")
+    for attachment in view.attachments:
+        out.write(f"{'Attachment:':<12} {attachment.get('filename') or '(unnamed)'}\n")
+    out.write("\n" + view.original.rstrip() + "\n")
+    if view.quotes:
+        out.write(f"\n[{len(view.quotes)} quoted passage{'s' if len(view.quotes) != 1 else ''}"
+                  " left out; --format json shows them]\n")
+    return True

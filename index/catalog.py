@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.errors import IndexDamaged
 from core.records import Message
 
 CATALOG_NAME = "catalog.sqlite"
@@ -189,6 +190,28 @@ def split_lists(text: str) -> tuple[str, ...]:
     return tuple(part for part in text.split(",") if part)
 
 
+def _name(value: str) -> str | bytes:
+    """A file name as the catalog stores it: text, or its bytes when it is not UTF-8.
+
+    Names come from the file system as str with surrogate escapes for undecodable bytes
+    (PEP 383), which SQLite cannot encode: such a name failed on every run and blocked
+    its source for good. As a BLOB it is kept exactly and compared bytewise.
+    """
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape")
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
+def _state(found: tuple) -> SourceState:
+    return SourceState(_text(found[0]), *found[1:])
+
+
 def merge_lists(old: Iterable[str], new: Iterable[str]) -> tuple[str, ...]:
     """Keep the first-seen order; a cross-post adds the lists it was not yet in."""
     merged = list(old)
@@ -205,11 +228,21 @@ class Catalog:
         self.path = Path(index_dir) / CATALOG_NAME
         # isolation_level=None: transactions are opened explicitly so that one
         # writer batch is exactly one SQLite transaction.
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise  # locked, disk full: not damage (the writer maps a full disk)
+            raise IndexDamaged(
+                f"catalog {self.path} is damaged ({exc}); run `govmail rebuild`"
+            ) from exc
+
+    def _open(self) -> None:
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
         self.db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL is durable across process crashes in WAL mode (only a power
-        # loss can drop the last transaction, which reconcile then repairs).
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: every commit is fsynced, so a commit the writer reported survives a
+        # power loss too (NORMAL only survived process crashes). One fsync a batch.
+        self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
         self._in_tx = False
         self._migrate()
@@ -239,6 +272,11 @@ class Catalog:
         self.set_meta("layout", "2")
         self.db.execute("COMMIT")
         self._in_tx = False
+
+    def integrity(self) -> list[str]:
+        """SQLite's own check of the catalog file ([]: sound)."""
+        found = [r[0] for r in self.db.execute("PRAGMA quick_check")]
+        return [] if found == ["ok"] else [f"catalog {self.path}: {line}" for line in found]
 
     # ---- transactions -----------------------------------------------------
 
@@ -400,8 +438,8 @@ class Catalog:
                     row.author_name,
                     row.author_email,
                     row.author_key,
-                    row.source_path,
-                    row.source_key,
+                    _name(row.source_path) if row.source_path else row.source_path,
+                    _name(row.source_key) if row.source_key else row.source_key,
                     row.content_hash,
                     subject_key(row),
                 )
@@ -468,17 +506,21 @@ class Catalog:
     # ---- sources ----------------------------------------------------------
 
     def source(self, path: str) -> SourceState | None:
-        found = self.db.execute("SELECT * FROM sources WHERE path = ?", (path,)).fetchone()
-        return SourceState(*found) if found else None
+        found = self.db.execute(
+            "SELECT * FROM sources WHERE path = ?", (_name(path),)
+        ).fetchone()
+        return _state(found) if found else None
 
     def sources_under(self, root: str) -> list[SourceState]:
-        """Recorded files at root or below it."""
-        prefix = root.rstrip("/") + "/"
+        """Recorded files at root or below it (compared as bytes: names may be BLOBs)."""
+        exact = root.encode("utf-8", "surrogateescape")
+        prefix = root.rstrip("/").encode("utf-8", "surrogateescape") + b"/"
         return [
-            SourceState(*found)
+            _state(found)
             for found in self.db.execute(
-                "SELECT * FROM sources WHERE path = ? OR substr(path, 1, ?) = ?",
-                (root, len(prefix), prefix),
+                "SELECT * FROM sources WHERE CAST(path AS BLOB) = ? "
+                "OR substr(CAST(path AS BLOB), 1, ?) = ?",
+                (exact, len(prefix), prefix),
             )
         ]
 
@@ -487,7 +529,7 @@ class Catalog:
         self.db.execute(
             "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?)",
             (
-                state.path,
+                _name(state.path),
                 state.kind,
                 state.size,
                 state.mtime,
@@ -500,9 +542,9 @@ class Catalog:
 
     def seen_files(self, source: str) -> dict[str, tuple[int, float]]:
         return {
-            name: (size, mtime)
+            _text(name): (size, mtime)
             for name, size, mtime in self.db.execute(
-                "SELECT name, size, mtime FROM seen_files WHERE source = ?", (source,)
+                "SELECT name, size, mtime FROM seen_files WHERE source = ?", (_name(source),)
             )
         }
 
@@ -510,7 +552,7 @@ class Catalog:
         self.begin()
         self.db.executemany(
             "INSERT OR REPLACE INTO seen_files VALUES (?,?,?,?)",
-            [(source, name, size, mtime) for name, size, mtime in files],
+            [(_name(source), _name(name), size, mtime) for name, size, mtime in files],
         )
 
 
@@ -543,7 +585,7 @@ def _row(found: tuple) -> CatalogRow:
         author_name=name,
         author_email=email,
         author_key=key,
-        source_path=spath,
-        source_key=skey,
+        source_path=_text(spath) if spath else spath,
+        source_key=_text(skey) if skey else skey,
         content_hash=chash,
     )

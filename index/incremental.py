@@ -16,6 +16,7 @@ after the Whoosh commit. It does not parse mail or write documents itself.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 import sys
@@ -28,13 +29,14 @@ from pathlib import Path
 from types import FrameType
 
 from core.config import Settings, SourceConfig
-from core.errors import ConfigError, IndexLocked, SourceError
+from core.errors import ConfigError, GovmailError, SourceError
 from core.records import Message, Rejection, SourceRef
 from index.catalog import Catalog, SourceState
 from index.identity import Aliases
 from index.report import Progress, RunReport, Tally, consume, log_run
 from index.scan import (
     FINGERPRINT_BYTES,
+    Scan,
     Snapshot,
     _fingerprint,
     file_state,
@@ -64,13 +66,15 @@ class Work:
 
 
 def plan(
-    path: Path, catalog: Catalog, scratch: Path
-) -> tuple[list[Work], Snapshot, list[str]]:
-    """What to read from one source now, the state to record after, and why (for logs)."""
+    path: Path, catalog: Catalog, scratch: Path, follow_symlinks: str = "within"
+) -> tuple[list[Work], Snapshot, list[str], list[Rejection]]:
+    """What to read from one source now, the state to record after, why (for logs), and
+    what the scan could not read (reported, never fatal)."""
     path = Path(path).resolve()
     if not path.exists():
         raise SourceError(f"configured source does not exist: {path}")
-    plain, maildirs = walk(path)
+    scan = walk(path, follow_symlinks)
+    plain, maildirs = scan.plain, scan.maildirs
     work: list[Work] = []
     snap = Snapshot()
     notes: list[str] = []
@@ -84,7 +88,12 @@ def plan(
             and old.inode == entry.inode
         ):
             continue
-        state = file_state(entry.path)
+        try:
+            state = file_state(entry.path)
+        except OSError as exc:
+            # Not recorded, so a later run tries it again.
+            scan.problems.append((str(entry.path), f"unreadable: {exc.strerror or exc}"))
+            continue
         snap.files.append(state)
         if old is not None and _appended(entry.path, old, state):
             tail = _copy_tail(entry.path, old.offset, state.size, scratch)
@@ -101,7 +110,34 @@ def plan(
             snap.maildir[str(root)] = [(maildir_name(e.path.name), e.size, e.mtime) for e in fresh]
             work.extend(Work(e.path, maildir_root=root, size=e.size) for e in fresh)
             notes.append(f"{root}: {len(fresh)} new Maildir messages")
-    return work, snap, notes
+    return work, snap, notes, problems_of(scan)
+
+
+def problems_of(scan: Scan) -> list[Rejection]:
+    return [Rejection(SourceRef(where), "source", reason) for where, reason in scan.problems]
+
+
+def works_of(scan: Scan) -> list[Work]:
+    """Everything a scan found, to read in full (``govmail index``)."""
+    works = [Work(e.path, size=e.size) for e in scan.plain]
+    for root, entries in scan.maildirs.items():
+        works.extend(Work(e.path, maildir_root=root, size=e.size) for e in entries)
+    return works
+
+
+def _relocated(work: Work) -> Path | None:
+    """Where a Maildir message went if it moved (new/ -> cur/, flags changed) since the scan."""
+    assert work.maildir_root is not None
+    unique = maildir_name(work.path.name)
+    for sub in ("cur", "new"):
+        try:
+            with os.scandir(work.maildir_root / sub) as found:
+                for entry in found:
+                    if maildir_name(entry.name) == unique and entry.path != str(work.path):
+                        return Path(entry.path)
+        except OSError:
+            continue
+    return None
 
 
 def _appended(path: Path, old: SourceState, new: SourceState) -> bool:
@@ -145,20 +181,42 @@ def _remap(item: Message | Rejection, work: Work) -> Message | Rejection:
     return replace(item, source=source)
 
 
-def _read(
-    works: list[Work], settings: Settings, list_name: str | None
+def read_works(
+    works: list[Work], settings: Settings, list_name: str | None, jobs: int | None = None
 ) -> Iterator[Message | Rejection]:
+    """Parse what the scan chose; ``jobs`` None: a pool only for a big read."""
     from index.pipeline import parse_stream
 
     if not works:
         return
-    total = sum(w.size for w in works)
-    # A pool pays for itself only on a big read; a few new messages parse faster here.
-    jobs = settings.jobs if total >= SMALL_READ_BYTES else 1
+    if jobs is None:
+        total = sum(w.size for w in works)
+        # A pool pays for itself only on a big read; a few new messages parse faster here.
+        jobs = settings.jobs if total >= SMALL_READ_BYTES else 1
     by_path = {str(w.path): w for w in works}
     for item in parse_stream([w.path for w in works], settings, list_name=list_name, jobs=jobs):
         work = by_path.get(item.source.path)
-        yield _remap(item, work) if work is not None else item
+        if work is None:
+            yield item
+            continue
+        if isinstance(item, Rejection) and work.maildir_root is not None \
+                and item.stage == "source" and not work.path.exists():
+            # Moved by a mail client between the scan and the read: the same message
+            # (Maildir identity is the unique name), read where it is now. A few
+            # tries, as a client may move it again; a message deleted stays reported.
+            for _ in range(3):
+                moved = _relocated(work)
+                if moved is None:
+                    break
+                again = list(parse_stream([moved], settings, list_name=list_name, jobs=1))
+                if again and not (isinstance(again[0], Rejection) and not moved.exists()):
+                    work = replace(work, path=moved)
+                    item = again[0]
+                    break
+        yield _remap(item, work)
+
+
+_read = read_works  # the name tests/index/test_incremental.py watches
 
 
 def source_aliases(settings: Settings) -> Aliases:
@@ -185,12 +243,18 @@ def reindex_configured(settings: Settings, progress: bool = True) -> RunReport:
         ):
             assert session.catalog is not None
             for source in sources:
-                works, snap, notes = plan(source.path, session.catalog, Path(scratch))
+                works, snap, notes, problems = plan(
+                    source.path, session.catalog, Path(scratch), settings.follow_symlinks
+                )
                 for note in notes:
                     log.info("%s", note)
+                if problems:
+                    consume(iter(problems), session, counts, bar)
                 if works:
-                    consume(_read(works, settings, source.list), session, counts, bar)
-                snap.record(session)
+                    consume(snap.as_read(_read(works, settings, source.list), session),
+                            session, counts, bar)
+                else:
+                    snap.record(session)
     finally:
         bar.close()
     report = counts.report(len(sources), started, session.rewritten)
@@ -242,7 +306,9 @@ def watch_configured(
                 print(f"govmail watch: {stamp} {report.summary()}", file=stream, flush=True)
                 for rejection in report.rejections:
                     print(f"govmail watch: reported: {rejection}", file=stream, flush=True)
-            except (SourceError, ConfigError, IndexLocked) as exc:
+            except GovmailError as exc:
+                # A missing source, a held lock, a full disk, a damaged index: this run
+                # ends with its line, the next one may find it fixed. Watch goes on.
                 print(f"govmail watch: {stamp} error: {exc}", file=stream, flush=True)
             done += 1
             if runs is not None and done >= runs:

@@ -19,14 +19,18 @@ sources are new (``incremental``).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import json
 import logging
 import os
+import shutil
 import signal
+import sqlite3
 import time
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +39,7 @@ from typing import Any
 from backends import open_store
 from core.backend import Writer
 from core.config import Settings
+from core.errors import DiskFull, WriterFailed
 from core.records import Message, Quote
 from index import footers, quote_links, repair
 from index.catalog import (
@@ -80,10 +85,14 @@ class IndexWriterSession:
         self.catalog: Catalog | None = None
         self._pending: dict[str, Message] = {}
         self._relisted: set[str] = set()
+        # The lists given to indexed messages since the last commit, kept to be written
+        # again if a failed batch rolls the catalog's transaction back before a retry.
+        self._relist_lists: dict[str, tuple[str, ...]] = {}
         self._forced: set[str] = set()
         self._sources: list[SourceState] = []
         self._seen: list[tuple[str, list[tuple[str, int, float]]]] = []
         self._aliases_changed = False
+        self._index_ahead = False
         self.commits = 0
         self.rewritten = 0
         self.reconciled = 0
@@ -91,17 +100,18 @@ class IndexWriterSession:
     # ---- lifecycle ----------------------------------------------------------
 
     def __enter__(self) -> IndexWriterSession:
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        self.lock.acquire()
-        try:
-            self.store = open_store(self.settings, procs=self.procs)
-            self.catalog = Catalog(self.index_dir)
-            self._adopt_aliases()
-            if self.catalog.needs_reconcile(self.store.generation()):
-                self.reconcile()
-        except BaseException:
-            self._close()
-            raise
+        with self._disk_guard():
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            self.lock.acquire()
+            try:
+                self.store = open_store(self.settings, procs=self.procs)
+                self.catalog = Catalog(self.index_dir)
+                self._adopt_aliases()
+                if self.catalog.needs_reconcile(self.store.generation()):
+                    self.reconcile()
+            except BaseException:
+                self._close()
+                raise
         return self
 
     def _adopt_aliases(self) -> None:
@@ -164,6 +174,7 @@ class IndexWriterSession:
             if lists != row.lists:
                 self.catalog.set_lists(mid, lists)
                 self._relisted.add(mid)
+                self._relist_lists[mid] = lists
             return False
         self._pending[mid] = message
         if len(self._pending) >= min(self.settings.batch_size, MAX_BATCH):
@@ -184,8 +195,68 @@ class IndexWriterSession:
     # ---- flushing -----------------------------------------------------------
 
     def flush(self) -> None:
-        """Write the pending batch and every follow-up rewrite; Whoosh commits, then the catalog."""
+        """Write the pending batch and every follow-up rewrite; Whoosh commits, then the catalog.
+
+        A batch whose writer process died is retried once in this process (the store
+        falls back to it); a full disk ends the run with :class:`DiskFull`, the index and
+        catalog as the last commit left them.
+        """
+        with self._disk_guard():
+            try:
+                self._flush()
+            except WriterFailed as exc:
+                log.warning("%s; nothing of the batch was recorded, retrying in-process", exc)
+                self._redo_uncommitted()
+                self._flush()
+
+    def _redo_uncommitted(self) -> None:
+        """What the rollback of a failed batch undid outside the batch itself: relists, aliases."""
+        assert self.catalog is not None
+        for mid, lists in self._relist_lists.items():
+            self.catalog.set_lists(mid, lists)
+        if self._aliases_changed and self.aliases:
+            self.catalog.set_meta(
+                "aliases", json.dumps(self.aliases.to_json(), sort_keys=True, ensure_ascii=False)
+            )
+
+    @contextlib.contextmanager
+    def _disk_guard(self) -> Iterator[None]:
+        """A full file system, whoever noticed it (Whoosh, SQLite), becomes one DiskFull."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise self._disk_full() from exc
+        except sqlite3.OperationalError as exc:
+            # SQLite says "database or disk is full", or "disk I/O error" when its
+            # WAL index cannot grow; the latter is a full disk only when space is gone.
+            if "full" not in str(exc) and not (
+                "disk I/O" in str(exc) and self._free_mb() < 1
+            ):
+                raise
+            raise self._disk_full() from exc
+
+    def _free_mb(self) -> int:
+        try:
+            return shutil.disk_usage(self.index_dir).free // (1024 * 1024)
+        except OSError:
+            return 0
+
+    def _disk_full(self) -> DiskFull:
+        free = self._free_mb()
+        if self._index_ahead:
+            # The index committed and the catalog could not: the next run's reconcile
+            # records the batch from the index (index/repair.py).
+            return DiskFull(
+                f"disk full at {self.index_dir} ({free} MB free); the last batch is in the "
+                "index and the next run records it in the catalog"
+            )
+        return DiskFull(f"disk full at {self.index_dir} ({free} MB free); the index is unchanged")
+
+    def _flush(self) -> None:
         assert self.catalog is not None and self.store is not None
+        self._index_ahead = False
         catalog = self.catalog
         if not (
             self._pending
@@ -243,6 +314,7 @@ class IndexWriterSession:
             raise
         finally:
             gc.unfreeze()
+        self._index_ahead = True
         if os.environ.get(CRASH_HOOK) == "between-commits":
             # Test hook (tests/index/test_crash.py): die exactly where a crash
             # hurts most, after Whoosh committed and before the catalog did.
@@ -264,6 +336,7 @@ class IndexWriterSession:
         )
         self._pending.clear()
         self._relisted.clear()
+        self._relist_lists.clear()
         self._forced.clear()
         self._sources.clear()
         self._seen.clear()

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None,
 
     Raises :class:`core.errors.IndexNotFound` when there is no index to serve.
     """
-    from web import api, caching, errors, feeds, pages
+    from web import api, caching, errors, feeds, pages, privacy
 
     settings = settings if settings is not None else config_module.load()
     app = Flask(__name__)
@@ -83,4 +83,5 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(feeds.bp)
     errors.register(app)
+    privacy.install(app)
     return app

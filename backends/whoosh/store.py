@@ -9,18 +9,25 @@ commit or none of it).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import queue
+import signal
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
+from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from backends.whoosh import patches
 from backends.whoosh.schema import SCHEMA, index_codec, whoosh_field
+from core.errors import WriterFailed
 from core.fields import BY_NAME
 
 # Documents to write (new plus rewritten) from which two writer processes pay: forking
@@ -41,6 +48,319 @@ MAX_BATCH = 10000
 # them; bigger ones are never merged by a commit.
 SMALL_SEGMENT = 2000
 MERGE_COUNT = 8
+
+
+# Test hook (tests/hardening/test_writer_child.py): a writer child dies (SIGKILL) or raises
+# at this point of its work: "start", "job" (after its first job file), "finalize" (its
+# segment written, its result not yet sent), or "raise" (an exception in its first job).
+CHILD_HOOK = "GOVMAIL_TEST_WRITER_CHILD"
+# How long the parent waits on its children with no sign of progress (a job taken, a
+# result sent) before it calls the batch failed. A child indexes a 100-document job file
+# in well under a second; finalizing a 5,000-document segment took ~4 s on this machine.
+CHILD_STALL = 300.0
+# How often a wait looks at whether the children are still alive.
+POLL = 0.2
+
+
+def _child_hook(point: str) -> None:
+    wanted = os.environ.get(CHILD_HOOK, "")
+    if wanted == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if wanted == "raise" and point == "job":
+        raise RuntimeError("injected writer child failure")
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# Size and BLAKE2b digest of every segment file a TOC names, written after each commit:
+# Whoosh keeps no checksums, and a flipped byte made queries fail with zlib, Index or
+# Value errors (or silently count wrong). ``verify`` compares against it.
+CHECKSUMS = "checksums.json"
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _segment_files(folder: Path, segments: Iterable[Any]) -> dict[str, list[Path]]:
+    ids = {s.segment_id(): [] for s in segments}  # type: dict[str, list[Path]]
+    for path in folder.iterdir():
+        for sid in ids:
+            if path.name.startswith(sid + ".") or path.name.startswith(sid + "_"):
+                ids[sid].append(path)
+    return ids
+
+
+def _write_checksums(folder: Path, segments: Iterable[Any]) -> None:
+    try:
+        old = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    manifest = {}
+    for files in _segment_files(folder, segments).values():
+        for path in files:
+            size = path.stat().st_size
+            known = old.get(path.name)
+            # A segment file never changes once its TOC is written: hash new ones only.
+            manifest[path.name] = known if known and known[0] == size else [size, _digest(path)]
+    temp = folder / f"{CHECKSUMS}.tmp"
+    temp.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+    _fsync_path(temp)
+    os.replace(temp, folder / CHECKSUMS)
+
+
+def verify(index_dir: Path, deep: bool = True) -> list[str]:
+    """What is wrong with an index, one line each naming the file ([] when sound).
+
+    Shallow: the TOC opens and every segment file is there with its recorded size.
+    Deep: also every file's digest, every stored document and every posting list read.
+    """
+    index_dir = Path(index_dir)
+    if not index_dir.is_dir() or not whoosh_index.exists_in(str(index_dir)):
+        return []  # no index: what opening it says (IndexNotFound) is the right line
+    try:
+        ix = _storage(index_dir).open_index()
+    except Exception as exc:  # the TOC is Whoosh's pickle: anything can come out of it
+        return [f"table of contents in {index_dir}: unreadable ({type(exc).__name__}: {exc})"]
+    problems: list[str] = []
+    try:
+        try:
+            manifest = json.loads((index_dir / CHECKSUMS).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            manifest = None  # written before checksums existed: sizes unknown
+        except ValueError:
+            return [f"{index_dir / CHECKSUMS}: unreadable"]
+        segments = ix._segments()
+        files = _segment_files(index_dir, segments)
+        for segment in segments:
+            sid = segment.segment_id()
+            if not files[sid]:
+                problems.append(f"segment {sid}: its files are missing")
+                continue
+            bad = False
+            for path in files[sid]:
+                recorded = manifest.get(path.name) if manifest is not None else None
+                if manifest is not None and recorded is None:
+                    continue
+                if recorded and path.stat().st_size != recorded[0]:
+                    problems.append(f"segment {path.name}: {path.stat().st_size} bytes, "
+                                    f"{recorded[0]} written (truncated or overwritten)")
+                    bad = True
+                elif recorded and deep and _digest(path) != recorded[1]:
+                    problems.append(f"segment {path.name}: its bytes changed since written")
+                    bad = True
+            if deep and not bad:
+                problem = _read_whole(ix, segment)
+                if problem:
+                    problems.append(f"segment {sid}: {problem}")
+    finally:
+        ix.close()
+    return problems
+
+
+def _read_whole(ix: Any, segment: Any) -> str | None:
+    try:
+        reader = SegmentReader(ix.storage, ix.schema, segment)
+        try:
+            for docnum in range(reader.doc_count_all()):
+                reader.stored_fields(docnum)
+            for fieldname, text in reader.all_terms():
+                list(reader.postings(fieldname, text).all_ids())
+        finally:
+            reader.close()
+    except Exception as exc:  # a damaged file fails anywhere in Whoosh's decoders
+        return f"unreadable ({type(exc).__name__}: {exc})"
+    return None
+
+
+class _DurableCommit:
+    """Segment files reach the disk before the TOC that names them, and the TOC before the catalog.
+
+    Whoosh writes the TOC to a temporary file and renames it, but fsyncs nothing: after a
+    power loss the new TOC could name segment files whose blocks never reached the disk.
+    """
+
+    storage: FileStorage
+    indexname: str
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        folder = Path(self.storage.folder)
+        ids = tuple(s.segment_id() for s in segments)
+        for path in folder.iterdir():
+            if path.name.startswith(ids) and path.is_file():
+                _fsync_path(path)
+        super()._commit_toc(segments)  # type: ignore[misc]
+        for path in folder.glob(f"_{self.indexname}_*.toc"):
+            _fsync_path(path)
+        _write_checksums(folder, segments)
+        _fsync_path(folder)
+
+
+class _DurableSegmentWriter(_DurableCommit, SegmentWriter):
+    pass
+
+
+class _Task(SubWriterTask):
+    """Whoosh's writer child, with the test hook at the points where a death hurts."""
+
+    def run(self) -> None:
+        _child_hook("start")
+        real = self.resultqueue
+
+        class _Results:
+            def put(self, item: Any, *args: Any, **kwargs: Any) -> None:
+                _child_hook("finalize")
+                real.put(item, *args, **kwargs)
+
+        self.resultqueue = _Results()
+        super().run()
+
+    def _process_file(self, filename: str, doc_count: int) -> None:
+        super()._process_file(filename, doc_count)
+        _child_hook("job")
+
+
+class _VerifiedMpWriter(_DurableCommit, MpWriter):
+    """Whoosh's multiprocess writer, which trusts its children; this one checks them.
+
+    Whoosh's ``MpWriter`` blocks forever on a full job queue once its children died, and
+    at commit takes each child's result with ``get(timeout=1)``, dropping a missing one:
+    a child killed by the OOM killer lost its documents silently while the catalog
+    recorded them, and later runs counted them as duplicates. Here every wait is bounded
+    and watches the children, and the commit goes on only if every child exited 0 and
+    the segments they wrote hold exactly the documents sent to them; otherwise it raises
+    :class:`WriterFailed` before the TOC is written, so the index is unchanged.
+    """
+
+    def __init__(self, ix: Any, **kwargs: Any) -> None:
+        super().__init__(ix, **kwargs)
+        self._sent = 0
+
+    def _new_task(self) -> _Task:
+        task = _Task(
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        self.tasks.append(task)
+        task.start()
+        return task
+
+    def _dead(self) -> str | None:
+        for task in self.tasks:
+            if task.exitcode not in (None, 0):
+                return f"a writer process died (exit status {task.exitcode})"
+        return None
+
+    def _put(self, item: Any) -> None:
+        deadline = time.monotonic() + CHILD_STALL
+        while True:
+            try:
+                self.jobqueue.put(item, timeout=POLL)
+                return
+            except queue.Full:
+                dead = self._dead()
+                if dead:
+                    raise WriterFailed(dead) from None
+                if time.monotonic() > deadline:
+                    raise WriterFailed(
+                        f"the writer processes took no job for {CHILD_STALL:.0f} s"
+                    ) from None
+
+    def _enqueue(self) -> None:
+        # Whoosh's own _enqueue, with the bounded put: write the job file, start a
+        # child if there are fewer than procs, hand the file over.
+        import pickle
+
+        from whoosh.util import random_name
+
+        length = len(self.docbuffer)
+        filename = f"{random_name()}.doclist"
+        with self.temp_storage().create_file(filename).raw_file() as f:
+            for item in self.docbuffer:
+                pickle.dump(item, f, 2)
+        if len(self.tasks) < self.procs:
+            self._new_task()
+        self._put((filename, length))
+        self._sent += length
+        self.docbuffer = []
+
+    def _results(self) -> list[Any]:
+        results: list[Any] = []
+        deadline = time.monotonic() + CHILD_STALL
+        while len(results) < len(self.tasks):
+            try:
+                results.append(self.resultqueue.get(timeout=POLL))
+                deadline = time.monotonic() + CHILD_STALL
+                continue
+            except queue.Empty:
+                pass
+            dead = self._dead()
+            if dead:
+                raise WriterFailed(dead)
+            if all(task.exitcode == 0 for task in self.tasks):
+                # Every child exited cleanly; a result it sent is in the pipe by now.
+                try:
+                    results.append(self.resultqueue.get(timeout=1.0))
+                    continue
+                except queue.Empty:
+                    raise WriterFailed("a writer process exited without its segment") from None
+            if time.monotonic() > deadline:
+                raise WriterFailed(f"the writer processes sent nothing for {CHILD_STALL:.0f} s")
+        for task in self.tasks:
+            task.join(timeout=CHILD_STALL)
+        dead = self._dead()
+        if dead:
+            raise WriterFailed(dead)
+        return results
+
+    def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
+        assert self.multisegment, "only the multisegment path is verified"
+        try:
+            if self.docbuffer:
+                self._enqueue()
+            for _task in self.tasks:
+                self._put(None)
+            results = self._results()
+            written = sum(segment.doc_count_all() for _, _, segment in results)
+            if written != self._sent:
+                raise WriterFailed(
+                    f"the writer processes wrote {written} of {self._sent} documents"
+                )
+        except BaseException:
+            self.cancel()
+            raise
+        finalsegments = self._merge_segments(mergetype, optimize, merge)
+        finalsegments += [segment for _, _, segment in results]
+        if self._added:
+            finalsegments.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(finalsegments)
+        self._finish()
+
+    def cancel(self) -> None:
+        if self.is_closed:
+            return
+        for task in self.tasks:
+            if task.is_alive():
+                task.kill()
+        for task in self.tasks:
+            task.join(timeout=10.0)
+        SegmentWriter.cancel(self)
 
 
 def _storage(index_dir: Path) -> FileStorage:
@@ -91,11 +411,11 @@ class WhooshWriter:
         self._store = store
         ix = store.ix
         if procs > 1:
-            self._writer = ix.writer(
-                procs=procs, multisegment=True, limitmb=WRITER_MB, codec=index_codec()
+            self._writer: SegmentWriter = _VerifiedMpWriter(
+                ix, procs=procs, multisegment=True, limitmb=WRITER_MB, codec=index_codec()
             )
         else:
-            self._writer = ix.writer(limitmb=WRITER_MB, codec=index_codec())
+            self._writer = _DurableSegmentWriter(ix, limitmb=WRITER_MB, codec=index_codec())
         self._searcher: Any = None
 
     def _docnum(self, message_id: str) -> int | None:
@@ -124,12 +444,19 @@ class WhooshWriter:
 
     def commit(self) -> int:
         self._close_searcher()
-        self._writer.commit(mergetype=merge_small_segments)
+        try:
+            self._writer.commit(mergetype=merge_small_segments)
+        except WriterFailed:
+            # The rest of this session writes in its own process: the batch is
+            # retried there (index/writer.py), where no child can vanish with it.
+            self._store.procs = 1
+            raise
         return self._store.reopen()
 
     def cancel(self) -> None:
         self._close_searcher()
-        self._writer.cancel()
+        if not self._writer.is_closed:
+            self._writer.cancel()
 
 
 class WhooshStore:
@@ -143,9 +470,26 @@ class WhooshStore:
         self.procs = procs
         if whoosh_index.exists_in(str(self.index_dir)):
             self.ix = _storage(self.index_dir).open_index()
+            self._clean_leftovers()
             self._add_new_fields()
         else:
             self.ix = _storage(self.index_dir).create_index(SCHEMA)
+
+    def _clean_leftovers(self) -> None:
+        """Remove what a failed or killed writer left: segment files no TOC names, temp dirs.
+
+        Only the lock holder gets here, so nothing else is writing them; readers only open
+        segments a TOC names. Without this a run of full-disk failures kept its debris.
+        """
+        import shutil
+
+        from whoosh.index import clean_files
+
+        toc = self.ix._read_toc()
+        clean_files(self.ix.storage, self.ix.indexname, toc.generation, toc.segments)
+        for path in self.index_dir.glob("*.tmp"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
 
     def _add_new_fields(self) -> None:
         """An index keeps the schema it was created with: fields added since join it here."""

@@ -130,7 +130,8 @@ def test_no_hits_exit_1(fixture_index: Path) -> None:
          "FACET=VALUE\n"),
         (("search", "icann", "--filter", "size=3"), "Error: bad query: unknown facet 'size' "
          "(facets: author, list, year, month, quoted_author, group)\n"),
-        (("search", "icann", "--page", "501"), "Error: bad query: page must be between 1 and 500\n"),
+        (("search", "icann", "--page", "501"),
+         "Error: --page 501: at most 500 (the max_page setting)\n"),
     ],
 )
 def test_bad_query_exit_2_with_one_line(fixture_index: Path, args: tuple[str, ...],
