@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import queue
 import signal
@@ -26,9 +27,12 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from backends.whoosh import patches
+from backends.whoosh.columns import CACHE_SUFFIX, write_column_caches
 from backends.whoosh.schema import SCHEMA, index_codec, whoosh_field
 from core.errors import WriterFailed
 from core.fields import BY_NAME
+
+log = logging.getLogger(__name__)
 
 # Documents to write (new plus rewritten) from which two writer processes pay: forking
 # them costs ~0.1 s, analysis and postings cost ~2.5 ms CPU a document. At 1,000 new
@@ -95,6 +99,8 @@ def _digest(path: Path) -> str:
 def _segment_files(folder: Path, segments: Iterable[Any]) -> dict[str, list[Path]]:
     ids = {s.segment_id(): [] for s in segments}  # type: dict[str, list[Path]]
     for path in folder.iterdir():
+        if path.name.endswith(CACHE_SUFFIX):
+            continue  # derived, rewritten whenever damaged (columns.py): not the segment
         for sid in ids:
             if path.name.startswith(sid + ".") or path.name.startswith(sid + "_"):
                 ids[sid].append(path)
@@ -451,7 +457,9 @@ class WhooshWriter:
             # retried there (index/writer.py), where no child can vanish with it.
             self._store.procs = 1
             raise
-        return self._store.reopen()
+        generation = self._store.reopen()
+        self._store.write_column_caches()
+        return generation
 
     def cancel(self) -> None:
         self._close_searcher()
@@ -501,6 +509,15 @@ class WhooshStore:
             writer.add_field(name, whoosh_field(BY_NAME[name]))
         writer.commit()
         self.reopen()
+
+    def write_column_caches(self) -> None:
+        """Facet columns of new segments, so the next reader loads instead of computing."""
+        try:
+            with self.ix.searcher() as searcher:
+                write_column_caches(searcher, self.index_dir)
+        except OSError as exc:
+            # Only a cache: a reader computes what is missing.
+            log.warning("facet columns not written to %s: %s", self.index_dir, exc)
 
     def reopen(self) -> int:
         self.ix.close()
