@@ -8,7 +8,8 @@ site file (the ``references`` setting).
 Cost: one Aho-Corasick pass (pyahocorasick, a C automaton) per text finds every name,
 acronym, pattern anchor ("rfc", "draft-", "a/res/") and part keyword ("para", "section",
 "§") at once; regular expressions run only at those hits. A message that names nothing
-costs a lowercase, a translate and the automaton scan.
+costs a lowercase and the automaton scan. Word starts are in the keys (see ``_OPENERS``),
+so the automaton reports no hits inside words and the text is never rewritten.
 
 Resolution rules, in order, for a part ("para 76", "Section 74", "§ 4.2"):
 1. followed by "of/in/de/du/del (the/la/l')" and a document: that document;
@@ -42,6 +43,8 @@ SHIPPED = Path(__file__).with_name("references.toml")
 NEAREST = 300
 # How far after a part "and 73 b reads" may continue it.
 CONTINUATION = 400
+# How far either side of a name an address or URL around it is looked for.
+TOKEN = 200
 
 # Part keywords, matched like names (whole words, any case).
 PART_WORDS = (
@@ -106,9 +109,6 @@ class Table:
     entries: dict[str, Entry]
     automaton: ahocorasick.Automaton = field(repr=False)
 
-    def entry(self, entry_id: str) -> Entry | None:
-        return self.entries.get(entry_id)
-
 
 def _keys(text: str, bounded: bool = True) -> list[str]:
     """The automaton keys of one spelling: lowercase, straight and curly apostrophes."""
@@ -121,7 +121,7 @@ def _keys(text: str, bounded: bool = True) -> list[str]:
 
 def _build(entries: dict[str, Entry]) -> Table:
     automaton = ahocorasick.Automaton()
-    keys: dict[str, list[tuple[int, str | None, str, int]]] = {}
+    keys: dict[str, list[tuple[int, str | None, str, int, bool]]] = {}
 
     def add(text: str, code: int, entry_id: str | None) -> None:
         # Anchors also start after '/' or '.' (".../id/draft-ietf-x.txt"): their boundary is
@@ -169,6 +169,16 @@ def _entries_from(path: Path) -> list[Entry]:
                 raise ConfigError(f"{where} ({raw['id']}): unknown keys {sorted(unknown)}")
             if bool(raw.get("anchor")) != bool(raw.get("pattern")):
                 raise ConfigError(f"{where} ({raw['id']}): anchor and pattern go together")
+            spellings = {}
+            for key in ("names", "acronyms", "abbreviations"):
+                given = raw.get(key, [])
+                if not isinstance(given, list) or not all(
+                        isinstance(v, str) and v.strip() for v in given):
+                    raise ConfigError(f"{where} ({raw['id']}): {key} must be a list of names")
+                spellings[key] = tuple(v.strip() for v in given)
+            if not raw.get("pattern") and slug(str(raw["id"])) != raw["id"]:
+                raise ConfigError(f"{where}: id {raw['id']!r} is not lowercase letters, digits "
+                                  f"and '-' (try {slug(str(raw['id']))!r})")
             try:
                 pattern = re.compile(raw["pattern"], re.IGNORECASE) if raw.get("pattern") else None
             except re.error as exc:
@@ -176,8 +186,8 @@ def _entries_from(path: Path) -> list[Entry]:
             found.append(Entry(
                 id=str(raw["id"]), name=str(raw.get("name") or raw["id"]), section=section,
                 kind=str(raw.get("kind", "")), url=raw.get("url"),
-                names=tuple(raw.get("names", ())), acronyms=tuple(raw.get("acronyms", ())),
-                abbreviations=tuple(raw.get("abbreviations", ())),
+                names=spellings["names"], acronyms=spellings["acronyms"],
+                abbreviations=spellings["abbreviations"],
                 anchor=str(raw["anchor"]).lower() if raw.get("anchor") else None,
                 pattern=pattern,
             ))
@@ -191,7 +201,8 @@ def _merge(base: dict[str, Entry], extra: list[Entry]) -> dict[str, Entry]:
         old = merged.get(entry.id)
         if old is not None:
             entry = Entry(
-                id=entry.id, name=entry.name or old.name, section=entry.section,
+                id=entry.id, name=old.name if entry.name == entry.id else entry.name,
+                section=entry.section,
                 kind=entry.kind or old.kind, url=entry.url or old.url,
                 names=tuple(dict.fromkeys(old.names + entry.names)),
                 acronyms=tuple(dict.fromkeys(old.acronyms + entry.acronyms)),
@@ -240,17 +251,23 @@ class _Hit:
 
 
 def _in_address(text: str, start: int, stop: int) -> bool:
-    """True inside an address or URL ("<w3c-dist-auth@w3.org>"): a list's name, not a mention."""
-    if stop + 1 < len(text) and text[stop + 1] != " ":
-        left = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start))
-        right = len(text)
-        for space in (" ", "\n"):
-            found = text.find(space, stop)
-            if found != -1:
-                right = min(right, found)
-        token = text[left + 1:right]
-        return "@" in token or "://" in token
-    return False
+    """True inside an address or URL ("<w3c-dist-auth@w3.org>"): a list's name, not a mention.
+
+    Looks at most :data:`TOKEN` characters either way, so a long run without spaces costs
+    no more per hit than a short one.
+    """
+    if stop + 1 >= len(text) or text[stop + 1] == " ":
+        return False
+    low = max(0, start - TOKEN)
+    left = max(text.rfind(" ", low, start), text.rfind("\n", low, start), low - 1)
+    high = min(len(text), stop + TOKEN)
+    right = high
+    for space in (" ", "\n"):
+        found = text.find(space, stop, high)
+        if found != -1:
+            right = min(right, found)
+    token = text[left + 1:right]
+    return "@" in token or "://" in token
 
 
 def _scan(text: str, tab: Table) -> list[_Hit]:
@@ -345,8 +362,8 @@ def _resolve(text: str, hits: list[_Hit], where: str, valid: set[str], tab: Tabl
             before = bisect_left(starts, hit.start) - 1
             if before >= 0:
                 candidate = docs[before]
-                gap = text[candidate.end:hit.start]
-                if _BEFORE_PART.match(gap) and len(gap) <= 3:
+                if hit.start - candidate.end <= 3 and _BEFORE_PART.match(
+                        text[candidate.end:hit.start]):
                     target = candidate
                     used.add(id(target))
                 elif hit.start - candidate.end <= NEAREST:

@@ -129,7 +129,8 @@ def test_no_hits_exit_1(fixture_index: Path) -> None:
         (("search", "icann", "--filter", "list"), "Error: bad query: filter 'list' is not "
          "FACET=VALUE\n"),
         (("search", "icann", "--filter", "size=3"), "Error: bad query: unknown facet 'size' "
-         "(facets: author, list, year, month, quoted_author, group)\n"),
+         "(facets: author, list, year, month, quoted_author, group, cites, "
+         "mentions)\n"),
         (("search", "icann", "--page", "501"), "Error: bad query: page must be between 1 and 500\n"),
     ],
 )

@@ -161,7 +161,8 @@ def test_no_suggestion_for_known_words(engine: Engine) -> None:
         (SearchRequest(page_size=101), "page size must be between 1 and 100"),
         (SearchRequest(sort="size"), "unknown sort 'size' (use relevance, date, -date)"),
         (SearchRequest(filters={"colour": ("red",)}),
-         "unknown facet 'colour' (facets: author, list, year, month, quoted_author, group)"),
+         "unknown facet 'colour' (facets: author, list, year, month, quoted_author, group, "
+         "cites, mentions)"),
         (SearchRequest(query="g*"), "g* matches too many words"),
     ],
 )
