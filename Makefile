@@ -7,7 +7,11 @@ DEMO_DIR := demo-data
 DEMO_MESSAGES ?= 3000
 SOURCES := core index search backends web govmail sample tests bench wsgi.py
 
-.PHONY: install test lint fmt demo bench clean
+.PHONY: install test lint fmt demo bench clean axe
+
+# axe-core (npm) for the browser tests' accessibility check, kept outside the repository.
+AXE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/govmail/npm
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 
 $(BIN)/govmail: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +27,14 @@ lint: install
 fmt: install
 	$(BIN)/ruff format $(SOURCES)
 
-test: install lint
+$(AXE):
+	@command -v npm >/dev/null || { echo "no npm: the axe-core checks of the browser tests will skip (Debian: apt-get install npm)"; exit 0; }
+	@command -v npm >/dev/null || exit 0; \
+	  npm install --silent --no-audit --no-fund --prefix $(AXE_DIR) axe-core@4 && test -f $(AXE)
+
+axe: $(AXE)
+
+test: install lint axe
 	$(BIN)/python -m pytest -q
 
 demo: install

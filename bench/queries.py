@@ -27,6 +27,8 @@ from typing import Any
 from backends.whoosh.schema import STOP_WORDS
 
 WORD = re.compile(r"[a-z]{3,}")
+# What an analyser splits text into: letters and digits, whatever their length.
+TOKEN = re.compile(r"[^\W_]+")
 # Words the query languages read as operators, whatever their case in the corpus.
 _RESERVED = frozenset({"and", "not", "andnot", "andmaybe"})
 # The most frequent words are stopwords or near-stopwords; like the baseline, skip them.
@@ -150,12 +152,17 @@ def make_queries(
     attempts = 0
     while len(found) < phrases and attempts < phrases * 50 and texts:
         attempts += 1
-        words = WORD.findall(rng.choice(texts).lower())
+        # Every token of the text, short ones and numbers too: a run of WORD matches is a
+        # phrase only if nothing stood between its words ("resolution is carefully" must
+        # not give "resolution carefully").
+        tokens = TOKEN.findall(rng.choice(texts).lower())
         size = rng.randint(2, 3)
-        if len(words) < size:
+        if len(tokens) < size:
             continue
-        start = rng.randrange(len(words) - size + 1)
-        run = tuple(words[start : start + size])
+        start = rng.randrange(len(tokens) - size + 1)
+        run = tuple(tokens[start : start + size])
+        if not all(WORD.fullmatch(w) and w not in STOP_WORDS for w in run):
+            continue
         # A phrase of stopwords only ("of the") says nothing about phrase search.
         if any(w in _RESERVED for w in run) or all(w in top for w in run):
             continue

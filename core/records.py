@@ -37,7 +37,8 @@ class RawMessage:
     """The bytes of one message as a source yielded them.
 
     ``format`` is one of "mbox", "pipermail", "maildir", "eml", "body" (a bare
-    HTML or text body without headers). ``envelope`` is the mbox ``From `` line
+    HTML or text body without headers), "hypermail" or "pipermail-html" (an archive's
+    HTML page of one message). ``envelope`` is the mbox ``From `` line
     when there was one; ``list_hint`` the list name the source implies
     (pipermail folder or configured name).
     """
@@ -47,6 +48,9 @@ class RawMessage:
     format: str
     envelope: str | None = None
     list_hint: str | None = None
+    # What the container says about the message beside its bytes, as header pairs (a
+    # pipermail HTML page's own Message-ID, which only the folder's thread.html holds).
+    container: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +85,19 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Quote:
+    """One quoted passage, in body order; a deeper quote right after its parent is inside it.
+
+    ``at`` is the offset in ``original_text`` where the passage stood, so a page can put
+    the author's words and the quotes back in the order they were written (-1: unknown,
+    records written before offsets existed). ``message_id`` names the quoted message
+    once the writer found the text in it (index/quote_links.py).
+    """
+
     author: str | None
     message_id: str | None
     depth: int
     text: str
+    at: int = -1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +105,7 @@ class Quote:
             "message_id": self.message_id,
             "depth": self.depth,
             "text": self.text,
+            "at": self.at,
         }
 
 
@@ -107,6 +121,8 @@ class Split:
     # A name found at a sign-off ("Parminder" above "X wrote:"); used to infer
     # the author of header-less bodies.
     signoff: str | None = None
+    # Archive stubs ("A non-text attachment was scrubbed...") stand for attachments.
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,17 @@ from index.plain import plain_blocks
 from index.quotes import split
 
 
-def split_body(text: str, content_type: str, settings: Settings | None = None) -> Split:
-    """Split a body into original, quoted, signature and footer text."""
+def split_body(text: str, content_type: str, settings: Settings | None = None,
+               flowed: bool = False, delsp: bool = False) -> Split:
+    """Split a body into original, quoted, signature and footer text.
+
+    ``flowed``/``delsp``: the text/plain part declared ``format=flowed`` (``DelSp=yes``),
+    the only case in which soft line breaks are joined.
+    """
     settings = settings or Settings()
     text = text[: settings.max_text_chars]
     if "html" in content_type.split(";", 1)[0].lower():
         blocks = html_blocks(text, settings.max_html_depth)
     else:
-        blocks = plain_blocks(text)
+        blocks = plain_blocks(text, flowed, delsp)
     return split(blocks)

@@ -1,7 +1,9 @@
 """Decoded headers (+ the split body) -> author, date, subject, list and ids, each saying its source.
 
-Owns From parsing in every shape (``Name <addr>``, ``addr (Name)``, pipermail ``x at y``,
-encoded words, sign-off inference for header-less bodies), our own forgiving date parser with the
+Owns From parsing in every shape (``Name <addr>``, ``addr (Name)``, pipermail ``x at y``, the
+2018+ pipermail mangling ``h@nk|n @end|ng |rom gm@||@com (Name)``, unbracketed ``Name addr``,
+DMARC ``"Name via List" <list@host>`` rewriting, encoded words, sign-off inference for
+header-less bodies), our own forgiving date parser with the
 traps of normalisation.md §5 (year 100, ``--500``, ``Fri=2C``, absurd years, unknown zone names,
 never "now"), old Gmail Message-ID timestamps (§5.4), subject normalisation, list names,
 Message-ID cleanup and the content-derived id. Does not decode MIME (``mime``) or split bodies
@@ -59,6 +61,32 @@ _WHITESPACE = re.compile(r"\s+")
 _GMAIL_ID = re.compile(r"^[0-9a-f]{8}(\d{10})[0-9a-z]*@mail\.gmail\.com$", re.IGNORECASE)
 _PIPERMAIL_ADDR = re.compile(r"^\s*([^\s@<>()\"]+) at ([^\s@<>()\"]+\.[^\s@<>()\"]+)")
 _ANGLE = re.compile(r"^([^<>]*?)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$")
+# Mailman 2 sites since 2018: " at " became " @ending from " (or "@end|ng |rom"), and in the
+# address "a", "s" and "." became "@", "i" and "l" became "|".
+_MANGLED = re.compile(
+    r"^\s*(?P<local>[^\s()<>\"]+)\s+@end(?:ing|\|ng)\s+(?:from|\|rom)\s+(?P<domain>[^\s()<>\"]+)"
+    r"\s*(?:\((?P<name>.*)\))?\s*$", re.IGNORECASE)
+# Two variants are seen: "a", "s", "." -> "@" alone, or with "i", "l" -> "|" as well.
+_MANGLE_TABLES = (str.maketrans({"a": "@", "s": "@", ".": "@"}),
+                  str.maketrans({"a": "@", "s": "@", ".": "@", "i": "|", "l": "|"}))
+# Domains whose mangled form is worth recognising: with "@" standing for three letters the
+# mangling cannot be undone letter by letter, only matched against a known name.
+_KNOWN_DOMAINS = (
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "hotmail.com",
+    "outlook.com", "live.com", "aol.com", "icloud.com", "me.com", "mac.com", "gmx.de",
+    "gmx.net", "web.de", "protonmail.com", "fastmail.fm", "debian.org", "r-project.org",
+    "fedoraproject.org", "redhat.com", "microsoft.com", "google.com", "apple.com", "ibm.com",
+    "mozilla.com", "ethz.ch", "stat.math.ethz.ch", "noaa.gov", "fau.de", "posteo.de",
+    "wu.ac.at", "uw.edu", "umich.edu", "stanford.edu", "berkeley.edu", "harvard.edu",
+    "mit.edu", "ox.ac.uk", "cam.ac.uk", "rstudio.com", "icann.org", "ietf.org", "isoc.org",
+)
+_MANGLED_DOMAINS = {d.translate(t): d for t in _MANGLE_TABLES for d in _KNOWN_DOMAINS}
+# LISTSERV exports: "Ruixin Wang wangruixin@CAICT.AC.CN", a name then a bare address.
+_UNBRACKETED = re.compile(
+    r"^\s*(?P<name>[^<>@()\",;:]*[^\s<>@()\",;:])\s+(?P<addr>[^\s<>@()\",;:]+@[^\s<>@()\",;:]+"
+    r"\.[A-Za-z]{2,})\s*$")
+_ADDRESS_SHAPE = re.compile(r"^[^\s@<>()\"|]+@[^\s@<>()\"|]+$")
+_VIA = re.compile(r"^(?P<person>.+?)\s+via\s+(?P<list>\S.*)$", re.IGNORECASE)
 _ID = re.compile(r"<([^<>]*)>")
 _SUBJECT_PREFIX = re.compile(
     r"^\s*(?:(?:re|aw|wg|tr|fwd?|fw|réf|ref|sv|vs|antw|antwort|rif|enc|res|odp|doorst)"
@@ -287,11 +315,21 @@ def parse_author(value: str | None, pipermail: bool = False, *,
         return Author(None, None, None)
     text = value.strip()
     source = "header"
+    if "@end" in text.lower():
+        mangled = _MANGLED.match(text)
+        if mangled:
+            return _unmangle(mangled, encoded)
     fixed = _PIPERMAIL_ADDR.sub(r"\1@\2", text)
     if fixed != text:
         text, source = fixed, "pipermail"
     elif pipermail:
         source = "pipermail"
+    bare = _UNBRACKETED.match(text) if "<" not in text and "(" not in text else None
+    if bare:
+        name = bare.group("name").strip().strip("\"'").strip()
+        if encoded:
+            name = decode_header_value(name)
+        return Author(_WHITESPACE.sub(" ", name) or None, bare.group("addr").lower(), source)
     angle = _ANGLE.match(text)
     if angle:
         # Decoded display names may hold commas; getaddresses would split them.
@@ -325,7 +363,84 @@ def parse_author(value: str | None, pipermail: bool = False, *,
         name = None
     if name and name.startswith("'") and name.endswith("'"):
         name = name.strip("'") or None
+    if email and not _ADDRESS_SHAPE.match(email):
+        # A mangled or broken string ("qx@cur m@ili@g off use@st@rt...") is never an address.
+        email = ""
+        if name and not _ADDRESS_SHAPE.match(name) and ("@" in name or "|" in name):
+            name = None
     return Author(name, email.lower() or None, source if (name or email) else None)
+
+
+def _restore_local(local: str, name: str | None) -> str | None:
+    """The mangled local part back, when it has nothing to undo or the name explains it."""
+    if "@" not in local and "|" not in local:
+        return local
+    if not name:
+        return None
+    words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
+    if not words:
+        return None
+    first, last = words[0], words[-1]
+    candidates = {first + sep + last for sep in ("", ".", "_", "-")}
+    candidates |= {last + sep + first for sep in ("", ".", "_", "-")}
+    candidates |= {first, last, first[0] + last, first[0] + "." + last, "".join(words),
+                   ".".join(words)}
+    target = local.lower()
+    for candidate in sorted(candidates):
+        if any(candidate.translate(table) == target for table in _MANGLE_TABLES):
+            return candidate
+    return None
+
+
+def _unmangle(found: re.Match[str], encoded: bool) -> Author:
+    """``h@nk|n @end|ng |rom gm@||@com (Robin Hankin)``: the name from the comment, the
+    address restored only where nothing is guessed, else none (never the mangled string)."""
+    name = (found.group("name") or "").strip().strip("\"'").strip()
+    if encoded:
+        name = decode_header_value(name)
+    name = _WHITESPACE.sub(" ", name) or None
+    domain = found.group("domain").lower()
+    if "@" in domain or "|" in domain:
+        domain = _MANGLED_DOMAINS.get(domain, "")
+    local = _restore_local(found.group("local"), name) if domain else None
+    email = f"{local}@{domain}" if local and domain else None
+    return Author(name, email, "pipermail" if (name or email) else None)
+
+
+def _dmarc_person(author: Author, decoded: Decoded, notes: list[str]) -> Author:
+    """``"Jane Doe via Governance" <governance@lists.example.org>``: the list rewrote From
+    (DMARC); the person is the display name, the address from X-Original-From or Reply-To."""
+    if not author.name or " via " not in author.name.lower():
+        return author
+    found = _VIA.match(author.name)
+    if not found:
+        return author
+    person = found.group("person").strip().strip("\"'").strip()
+    email = None
+    how = "the display name"
+    for header in ("X-Original-From", "Reply-To"):
+        other = parse_author(decoded.get(header))
+        if other.email and other.email != author.email:
+            email = other.email
+            person = other.name if header == "X-Original-From" and other.name else person
+            how = f"the display name and {header}"
+            break
+    notes.append(f"From rewritten by the list ({author.name!r} <{author.email}>); "
+                 f"author from {how}")
+    return Author(person or None, email, author.source)
+
+
+def _signoff_name(author: Author, split: Split, notes: list[str]) -> Author:
+    """An address without a name takes the sign-off's name when the address spells part of it
+    (``mkgray@mit.edu`` signed "Matthew Gray"), never a name the address does not support."""
+    if author.name or not author.email or not split.signoff:
+        return author
+    local = author.email.split("@", 1)[0].lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", split.signoff.lower()) if len(w) >= 3]
+    if not words or not any(w in local for w in words):
+        return author
+    notes.append("author name from the sign-off (the From header gives only an address)")
+    return Author(split.signoff, author.email, author.source)
 
 
 def _sender(decoded: Decoded, pipermail: bool) -> Author:
@@ -457,6 +572,7 @@ def list_names(decoded: Decoded, raw: RawMessage, configured: str | None,
         if name:
             return (name,)
     for name, how in ((configured, "the configured list name"),
+                      (decoded.get("X-Archive-List"), "the archive page"),
                       (raw.list_hint, "the archive's name"),
                       (_mailbox_name(raw), "the mailbox name")):
         if name:
@@ -469,10 +585,17 @@ def list_names(decoded: Decoded, raw: RawMessage, configured: str | None,
         return (posting[0],)
     tag = _subject_tag(decoded.get("Subject") or "")
     name = _list_like(re.sub(r"[\s_]+", "-", tag)) if tag else None
-    if name:
+    # A "[humor]" tag in someone's own folder names no list: a tag counts only on mail that
+    # shows it went through list software.
+    if name and any(decoded.get(h) for h in _LIST_TRAFFIC):
         notes.append("list from the subject tag (no List-Id)")
         return (name,)
     return ()
+
+
+_LIST_TRAFFIC = ("Precedence", "X-BeenThere", "List-Unsubscribe", "List-Archive", "List-Help",
+                 "X-Mailman-Version", "X-List", "X-Loop", "Mailing-List", "X-Mailing-List",
+                 "X-Original-Sender")
 
 
 def _subject_tag(subject: str) -> str | None:
@@ -508,11 +631,15 @@ def describe(decoded: Decoded, split: Split, raw: RawMessage,
             notes.append(f"unusable Message-ID {decoded.get('Message-ID')!r}")
         message_id, id_source = content_id(decoded, raw), "content"
     if decoded.has_headers:
-        author = _sender(decoded, raw.format == "pipermail")
+        author = _dmarc_person(_sender(decoded, raw.format in ("pipermail", "pipermail-html")),
+                               decoded, notes)
+        author = _signoff_name(author, split, notes)
         if author.email is None and author.name is None and raw.envelope:
             sender = raw.envelope.split()[1] if len(raw.envelope.split()) > 1 else ""
             if raw.format == "pipermail":
                 sender = " ".join(raw.envelope.split()[1:4])
+                if "@end" in sender.lower():
+                    sender = " ".join(raw.envelope.split()[1:5])
             envelope_author = parse_author(sender, raw.format == "pipermail")
             if envelope_author.email and envelope_author.email != "bogus@does.not.exist.com":
                 author = Author(None, envelope_author.email, "mbox")

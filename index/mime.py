@@ -4,7 +4,9 @@ Owns defensive MIME decoding: the compat32 parser (ten times cheaper than policy
 performance-baseline.md §3, and it never raises on odd Message-IDs), our own RFC 2047 decoder
 (malformed words, unknown charsets and raw 8-bit bytes included), RFC 2231 parameters,
 QP/base64 with their defects recorded, the choice of the best text in multipart/alternative, the
-attachment list and the size/depth/part bounds of Settings. Charset decisions are
+attachment list and the size/depth/part bounds of Settings, quoted-printable that a pipermail
+archive kept encoded without saying so, and the hand-over of archive HTML pages to
+:mod:`index.archive_pages`. Charset decisions are
 :mod:`index.charset`'s; body splitting is :mod:`index.body`'s.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import quopri
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -24,7 +27,7 @@ from types import FunctionType
 from core.config import Settings
 from core.errors import MessageError
 from core.records import Attachment, CharsetReport, RawMessage
-from index import charset
+from index import archive_pages, charset
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,17 +312,45 @@ class _Text:
         return len(plain.split())
 
 
+# Quoted-printable residue: an escape, or a soft line break (a line ending in a lone "=").
+_QP_CODE = re.compile(rb"=[0-9A-F]{2}")
+_QP_SOFT = re.compile(rb"(?<![=\s])=\r?$", re.MULTILINE)
+_QP_ANY_EQUALS = re.compile(rb"=")
+
+
+def evidently_qp(data: bytes) -> bool:
+    """True when bytes that no header calls quoted-printable plainly are: several escapes or
+    soft breaks, and almost no "=" that QP could not have written (``a = b`` in code)."""
+    # Substring tests first: most bodies hold an "=" (code, URLs) but neither a soft break
+    # nor the escapes of "=" and a space, without which nothing below can say yes.
+    if b"=\n" not in data and b"=\r\n" not in data and b"=3D" not in data \
+            and b"=20" not in data:
+        return False
+    codes = len(_QP_CODE.findall(data))
+    soft = len(_QP_SOFT.findall(data))
+    if codes + soft < 3 or (soft == 0 and b"=3D" not in data and b"=20" not in data):
+        return False
+    others = len(_QP_ANY_EQUALS.findall(data)) - codes - soft
+    return others <= (codes + soft) // 10
+
+
 class _Walker:
     """Walks a part tree within the Settings bounds, collecting texts and attachments."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, archived: bool = False) -> None:
         self.settings = settings
         self.parts = 0
         self.notes: list[str] = []
         self.attachments: list[Attachment] = []
+        # A pipermail .txt keeps a body's bytes but drops its Content-Transfer-Encoding.
+        self.archived = archived
 
     def text_of(self, part: EmailMessage, ctype: str) -> _Text:
         data = _payload(part, self.notes)
+        if self.archived and part.get("Content-Transfer-Encoding") is None \
+                and evidently_qp(data):
+            data = quopri.decodestring(data)
+            self.notes.append("quoted-printable left encoded by the archive; decoded")
         is_html = ctype == "text/html"
         text, report = charset.to_text(data, _param(part, "charset"), is_html)
         if ctype == "text/enriched":
@@ -399,6 +430,8 @@ def decode(raw: RawMessage, settings: Settings) -> Decoded:
     data = raw.data
     if not data.strip():
         raise MessageError("empty message", stage="mime")
+    if raw.format in archive_pages.FORMATS:
+        return _decode_page(raw)
     if raw.format == "body" or not _looks_like_headers(data):
         is_html = sniff_body_type(data)
         text, report = charset.to_text(data, None, is_html)
@@ -408,7 +441,7 @@ def decode(raw: RawMessage, settings: Settings) -> Decoded:
     msg = _parse_bytes(data)
     headers = _headers(msg)
     senders = _encoded_senders(msg)
-    walker = _Walker(settings)
+    walker = _Walker(settings, archived=raw.format == "pipermail")
     texts = walker.walk(msg, 0)
     notes = [f"defect: {type(d).__name__}" for d in msg.defects]
     notes.extend(walker.notes)
@@ -432,3 +465,19 @@ def decode(raw: RawMessage, settings: Settings) -> Decoded:
                    content_type="text/html" if first.html else "text/plain", charset=report,
                    attachments=tuple(walker.attachments), notes=tuple(dict.fromkeys(notes)),
                    encoded_senders=senders)
+
+
+def _decode_page(raw: RawMessage) -> Decoded:
+    """An archive HTML page: the page's charset, then the headers and body the page shows."""
+    page_text, report = charset.to_text(raw.data, archive_pages.declared_charset(raw.data), True)
+    page = archive_pages.read_page(page_text, raw.format, raw.container)
+    headers = tuple((name, decode_header_value(value)) for name, value in page.headers)
+    text = page.text
+    notes = [f"read from a {raw.format} archive page"]
+    if raw.format == archive_pages.PIPERMAIL_HTML and evidently_qp(text.encode("utf-8")):
+        text = quopri.decodestring(text.encode("utf-8")).decode("utf-8", "replace")
+        notes.append("quoted-printable left encoded by the archive; decoded")
+    if not any(name == "Message-ID" for name, _ in headers):
+        notes.append("the page does not give its Message-ID; derived from content")
+    return Decoded(headers=headers, text=_CONTROLS.sub("", text), content_type="text/plain",
+                   charset=report, notes=tuple(notes))

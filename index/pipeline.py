@@ -70,6 +70,7 @@ def _deadline(seconds: float) -> Iterator[None]:
 def parse_one(raw: RawMessage, settings: Settings, list_name: str | None = None) -> Message:
     """Bytes to record, stage after stage; raises MessageError when a stage cannot go on."""
     from index.body import split_body
+    from index.plain import declared_flowed
 
     if len(raw.data) > settings.max_message_bytes:
         raise MessageError(
@@ -81,7 +82,8 @@ def parse_one(raw: RawMessage, settings: Settings, list_name: str | None = None)
     if len(text) > settings.max_text_chars:
         notes.append(f"limit: body text cut to max_text_chars ({settings.max_text_chars})")
         text = text[: settings.max_text_chars]
-    split = split_body(text, decoded.content_type, settings)
+    flowed, delsp = declared_flowed(raw.data)
+    split = split_body(text, decoded.content_type, settings, flowed, delsp)
     described = metadata.describe(decoded, split, raw, list_name)
     found = references.references_of(split.original_text, split.quoted_text, settings)
     notes.extend(described.notes)
@@ -102,7 +104,7 @@ def parse_one(raw: RawMessage, settings: Settings, list_name: str | None = None)
         signature=split.signature,
         footer=split.footer,
         charset=decoded.charset,
-        attachments=decoded.attachments,
+        attachments=decoded.attachments + split.attachments,
         message_id_source=described.message_id_source,
         thread_id=None,
         headers=decoded.header_block(),

@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from core.records import Block
+from index import quote_markers as qm
 
 _LINK_OPEN = re.compile(
     r"<(?:https?|ftp|mailto):[^>\s]*$|<[^<>\s@]+@[^<>\s]*$|<[^<>\s]+\s+at\s+[^<>\s]+$|<$",
@@ -69,25 +70,37 @@ def normalise_line(text: str) -> str:
     return text.replace("\xa0", " ").replace("\t", "    ").rstrip()
 
 
-def plain_lines(text: str) -> list[tuple[int, str]]:
-    """(depth, text) per logical line; flowed soft breaks joined within a depth."""
+def plain_lines(text: str, flowed: bool = False, delsp: bool = False) -> list[tuple[int, str]]:
+    """(depth, text) per logical line; soft breaks joined within a depth when ``flowed``.
+
+    Only a part that declares ``format=flowed`` is reflowed (RFC 3676): elsewhere a line
+    that ends in a space is code, a table or R output, and joining it breaks them.
+    """
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    out: list[tuple[int, str]] = []
+    items: list[list] = []
     prev_raw = ""
-    flowing = False
+    prev_depth = 0
     for line in raw:
         line = line.replace("\xa0", " ")
         depth, rest = quote_prefix(line)
-        if depth and (_is_arrow_art(line) or _LINK_OPEN.search(prev_raw.rstrip())):
-            # The ">" closes an address or link left open on the line above.
+        if depth and (_is_arrow_art(line) or (
+                depth > prev_depth and _LINK_OPEN.search(prev_raw.rstrip()))):
+            # The ">" closes an address or link left open on the line above (a quoted line
+            # as deep as the one above is that quote going on: a wrapped attribution).
             depth, rest = 0, line
-        prev_raw = line
+        prev_raw, prev_depth = line, depth
+        items.append([depth, rest, line])
+    if any(item[0] for item in items):
+        _literal_consoles(items)
+    out: list[tuple[int, str]] = []
+    flowing = False
+    for depth, rest, _line in items:
         # RFC 3676: a line ending in a space continues on the next one ("-- " excepted).
-        soft = rest.endswith(" ") and rest.rstrip() not in ("--", "") and flowing_ok(rest)
+        soft = flowed and rest.endswith(" ") and rest.rstrip() not in ("--", "")
         clean = normalise_line(rest)
         if flowing and out and out[-1][0] == depth and clean:
             prev_depth, prev_text = out[-1]
-            out[-1] = (prev_depth, prev_text + " " + clean.lstrip())
+            out[-1] = (prev_depth, prev_text + ("" if delsp else " ") + clean.lstrip())
         else:
             out.append((depth, clean))
         flowing = soft and bool(clean)
@@ -99,7 +112,124 @@ def flowing_ok(rest: str) -> bool:
     return rest.endswith(" ") and not rest.endswith("  ")
 
 
-def plain_blocks(text: str) -> list[Block]:
+_FLOWED = re.compile(
+    rb"^content-type:[ \t]*text/plain[^\n]*(?:\r?\n[ \t][^\n]*)*?format[ \t]*=[ \t]*\"?flowed",
+    re.IGNORECASE | re.MULTILINE,
+)
+_HEADER_END = re.compile(rb"\r?\n(?![ \t])")
+_DELSP = re.compile(rb"delsp[ \t]*=[ \t]*\"?yes", re.IGNORECASE)
+
+
+def declared_flowed(data: bytes) -> tuple[bool, bool]:
+    """(format=flowed, DelSp=yes) as a text/plain part's Content-Type of the raw message says."""
+    m = _FLOWED.search(data)
+    if m is None:
+        return False, False
+    end = _HEADER_END.search(data, m.end())
+    return True, _DELSP.search(data, m.start(), end.start() if end else len(data)) is not None
+
+
+# ---- console and code lines that start with ">" -------------------------------------------
+# An R or shell prompt, Python's ">>>", diff output and banners put ">" at the start of a
+# line without quoting anyone. A run of ">" lines is read as typed, not quoted, when no
+# attribution introduces it and its lines read as code (more code-like than prose lines),
+# when it continues a shell command, sits in diff output, or is a lone deep banner.
+_CODE = re.compile(
+    r"""^(?:
+        [\w.$@\[\]"'`]{1,80}\s*(?:<<?-|->|(?<![=!<>])=(?!=)|\+=|:=)\s*\S  # assignment
+      | [\w.:$]{1,80}\s*\(.{0,400}\)\s*[;{]?\s*(?:\#.*)?$                 # a call
+      | (?:library|require|import|from\s+\S+\s+import|def|class|return|print|source
+         |install\.packages|setwd|cd|ls|make|sudo|pip|git|R\s+CMD|Rscript|python\d?
+         |echo|export|for\s*\(|if\s*\(|while\s*\(|function\s*\()\b
+      | [\[\]{}#]                                                        # brackets, comments
+      | \.\.\.\s
+    )""",
+    re.VERBOSE,
+)
+_OUTPUT = re.compile(r"^\s*(?:\[\d+\]|\+ |Error\b|Warning\b|Traceback|\.\.\. |\$ )")
+_SHELL = re.compile(r"^(?:\$|%|#|\w[\w@.-]{0,40}[$#%])\s+\S|\\$")
+_DIFF = re.compile(r"^(?:\d+(?:,\d+)?[acd]\d+(?:,\d+)?|---|< .*)$")
+_PROSE = re.compile(r"^[^\W\d_][^(){}\[\]=<$]{20,}$")
+_BANNER = re.compile(r"^\s{0,3}>{4,}")
+
+
+def _is_attribution_line(text: str) -> bool:
+    t = text.rstrip()
+    return bool(t) and (t[-1] in qm.ATTRIBUTION_ENDS or t.endswith(("wrote", "writes"))) and (
+        qm.ATTRIBUTION_HINT.search(t) is not None or qm.ORIGINAL_MESSAGE.match(t) is not None
+        or ("@" in t and "<" in t))
+
+
+def _literal_consoles(items: list[list]) -> None:
+    """Turn ">" runs that are typed code, not quotes, back into the author's text."""
+    n = len(items)
+    i = 0
+    attributed = False  # an attribution above: this message quotes someone
+    while i < n:
+        if not items[i][0]:
+            attributed = attributed or _is_attribution_line(items[i][2])
+            i += 1
+            continue
+        start = i
+        end = i  # last quoted item of the run; blank lines inside the run belong to it
+        j = i + 1
+        while j < n and (items[j][0] or not items[j][1].strip()):
+            if items[j][0]:
+                end = j
+            j += 1
+        run = items[start:end + 1]
+        before = next((items[k] for k in range(start - 1, -1, -1) if items[k][2].strip()), None)
+        adjacent = items[start - 1] if start else None
+        after = items[end + 1] if end + 1 < n else None
+        if _is_console(run, before, adjacent, after, attributed):
+            for item in run:
+                item[0], item[1] = 0, item[2]
+        else:
+            attributed = True
+        i = end + 1
+
+
+def _is_console(run: list[list], before: list | None, adjacent: list | None,
+                after: list | None, attributed: bool = False) -> bool:
+    if before is not None and _is_attribution_line(before[2]):
+        return False
+    quoted = [item for item in run if item[0] and item[1].strip()]
+    if not quoted:
+        # Lines of bare ">" only: a banner when it stands deep and alone.
+        return all(_BANNER.match(item[2]) for item in run if item[0])
+    depths = {item[0] for item in quoted}
+    if len(quoted) == 1 and _BANNER.match(quoted[0][2]) and quoted[0][2].lstrip().startswith(
+            ">" * quoted[0][0]) and quoted[0][0] >= 4 and not _is_attribution_line(quoted[0][1]):
+        # (Supercite's '>>>>> "X" == X <addr> writes:' is an attribution, not a banner.)
+        return True  # ">>>>>>> branch" or a line of arrows, not a 7-deep quote
+    if adjacent is not None and adjacent[2].strip() and not adjacent[0] and (
+            _SHELL.search(adjacent[2]) or _DIFF.match(adjacent[2])):
+        return True
+    if after is not None and not after[0] and _DIFF.match(after[2]):
+        return True
+    if depths == {3} and all(item[2].startswith(">>>") for item in quoted):
+        # Python's prompt: ">>> import x" with output lines between.
+        code = sum(1 for item in quoted if _CODE.match(item[1].strip()))
+        return code * 2 >= len(quoted)
+    if len(depths) > 1:
+        return False  # nested quoting: someone quoted a quote
+    code = prose = 0
+    for item in quoted:
+        t = item[1].strip()
+        if t.startswith("[[") or "://" in t:
+            continue  # "[[alternative HTML version deleted]]", a link: neither
+        if _CODE.match(t):
+            code += 1
+        elif _PROSE.match(t) and len(t.split()) >= 4:
+            prose += 1
+    output = after is not None and not after[0] and _OUTPUT.match(after[2]) is not None
+    if attributed:
+        # In a reply, a ">" run is a quote unless it is all code and answered by output.
+        return code > 0 and not prose and (output or code == len(quoted))
+    return code + output > 0 and code + output >= prose
+
+
+def plain_blocks(text: str, flowed: bool = False, delsp: bool = False) -> list[Block]:
     """Blocks of consecutive lines at one depth; blank lines end a paragraph."""
     blocks: list[Block] = []
     current: list[str] = []
@@ -110,7 +240,7 @@ def plain_blocks(text: str) -> list[Block]:
             blocks.append(Block("\n".join(current), depth=current_depth))
             current.clear()
 
-    for depth, line in plain_lines(text):
+    for depth, line in plain_lines(text, flowed, delsp):
         if not line.strip():
             flush()
             current_depth = depth

@@ -20,6 +20,7 @@ _VERBS = (
     r"|escribió|escribio|escribe|ha scritto|scrive|escreveu|escreve|schreef"
     r"|het volgende geschreven|skrev|kirjoitti|napisał\(a\)|napisał|napsal\(a\)|napsal"
     r"|написал\(а\)|написал|написала|пишет|пише|đã viết|yazdı"
+    r"|写道|寫道|さんは書きました|は書きました|書きました|كتبت|كتب"
 )
 
 # Each pattern matches a whole (joined) attribution; group "name" holds the quoted author
@@ -28,6 +29,10 @@ _VERBS = (
 ATTRIBUTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
+        # ar: "في الثلاثاء، 12 مارس 2021، كتب NAME <ADDR>:" (the verb before the name)
+        r"^.{0,200}?(?:^|[\s،,])كتبت?\s+(?P<name>[^:：]{1,160}?)\s*[:：]$",
+        # ja (Thunderbird): "2021/03/12 10:00 に NAME さんは書きました:"
+        r"^(?:.{0,80}?\sに\s*)?(?P<name>[^:：\s][^:：]{0,80}?)\s*(?:さん)?(?:は|が)?書きました\s*[:：]$",
         # de (Thunderbird/Gmail): "Am 06.04.21 um 23:22 schrieb NAME:"
         r"^Am\s.{1,200}?\sschrieb\s+(?P<name>[^:]{1,160}?)\s*:$",
         # nl: "Op 13-02-2014 3:18 schreef NAME <ADDR>:"
@@ -67,7 +72,9 @@ ATTRIBUTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # Date-first with an address and no verb (Gmail 2009, talon, Gmail ru, ja):
         # "2009/7/17 NAME <ADDR>", "2015-10-18 0:17 GMT+03:00 NAME <ADDR>:",
         # "ср, 30 апр. 2025 г. в 15:19, NAME <ADDR>:", "Thu, 26 Jun 2014 14:00:51 +0400 Bob <b@x>:"
-        r"^(?=.{0,60}\d).{0,160}?\d[^<>]{0,120}?<[^<>\s@]{1,80}@[^<>\s]{1,120}>\s*:?$",
+        # The lookahead wants a date or a time, not any digit ("commit 3f2a1b Author: ...").
+        r"^(?=.{0,60}(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}:\d{2}|\b(?:19|20)\d\d\b))"
+        r".{0,160}?\d[^<>]{0,120}?<[^<>\s@]{1,80}@[^<>\s]{1,120}>\s*:?$",
     )
 )
 
@@ -127,7 +134,7 @@ HEADER_OTHER: re.Pattern[str] = re.compile(
 )
 
 # Signature delimiters: RFC 3676 "-- ", and the forms that lost the space ("--", "--\xa0").
-SIGNATURE_DELIMITER: re.Pattern[str] = re.compile(r"^-- ?$|^--\s*$|^---\s*$")
+SIGNATURE_DELIMITER: re.Pattern[str] = re.compile(r"^-- ?$|^--\s*$")
 
 PHONE_SIGNATURES: re.Pattern[str] = re.compile(
     r"^(?:"
@@ -170,10 +177,11 @@ FOOTER_STARTS: tuple[re.Pattern[str], ...] = tuple(
         r"^---\s*You are currently subscribed to",
         # Mailman 3
         r"^To unsubscribe send an email to \S+-leave@",
-        # pipermail / Mailman scrubber and Yahoo classic
-        r"^-{5,}\s*next part\s*-{5,}$",
-        r"^An HTML attachment was scrubbed\.\.\.",
-        r"^A non-text attachment was scrubbed\.\.\.",
+        # LISTSERV: a rule of "#" then "To unsubscribe from the X list, click ..."
+        r"^To unsubscribe from the \S+ list",
+        # Old Mailman (R lists): "R-devel at r-project.org mailing list", then listinfo
+        r"^\S+ (?:at|@) \S+ mailing list$",
+        # Yahoo classic
         r"^-{3,}\s*Inline Attachment Follows\s*-{3,}$",
     )
 )
@@ -182,8 +190,26 @@ FOOTER_START: re.Pattern[str] = re.compile(
     "|".join(f"(?:{p.pattern})" for p in FOOTER_STARTS), re.IGNORECASE
 )
 
+# Mailman 2's scrubber replaces each attachment it stores by a stub: this separator, one
+# notice line, then "Name:", "Type:", "Size:", "Desc:", "URL:" lines. A stub stands for an
+# attachment, so it is neither the author's words nor a footer.
+SCRUB_SEPARATOR: re.Pattern[str] = re.compile(r"^-{5,}\s*(?:next part|Part\s*\.\d+)\s*-{5,}$",
+                                              re.IGNORECASE)
+SCRUB_NOTICE: re.Pattern[str] = re.compile(
+    r"^(?:An? (?P<kind>HTML attachment|non-text attachment|embedded and charset-unspecified "
+    r"text|embedded message|embedded and charset-unspecified text) was scrubbed\.\.\."
+    r"|Skipped content of type (?P<skipped>\S+)"
+    # R's lists delete HTML alternatives and say so where the part stood.
+    r"|\[\[alternative (?P<deleted>HTML|text/enriched) version deleted\]\])\s*$",
+    re.IGNORECASE,
+)
+SCRUB_FIELD: re.Pattern[str] = re.compile(
+    r"^(?P<key>Name|Type|Size|Desc|URL|From|Subject|Date)\s*:\s*(?P<value>.{0,400})$",
+    re.IGNORECASE,
+)
+
 # Mailman 2/3 footers open with a rule of underscores, then the list's name line.
-UNDERSCORE_RULE: re.Pattern[str] = re.compile(r"^_{20,}$")
+UNDERSCORE_RULE: re.Pattern[str] = re.compile(r"^_{20,}$|^#{20,}$")
 MAILMAN_LIST_LINE: re.Pattern[str] = re.compile(
     r"(?:mailing list|listinfo|@lists?\.|To unsubscribe|-request@|-leave@|"
     r"governance@|lists\.cpsr\.org|igcaucus)",

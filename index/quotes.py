@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from core.records import Block, Quote, Split
+from core.records import Attachment, Block, Quote, Split
 from index import quote_markers as qm
 
 _ADDR = re.compile(r"[\w.+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}")
@@ -30,6 +30,7 @@ _LEAD = re.compile(
 )
 _NAME_WORD = re.compile(r"^[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’.\-]{0,30}$")
 _VERB_ONLY = re.compile(r"^(?:" + qm._VERBS + r")\s*[:：]$", re.IGNORECASE)
+_FIELD_LABEL = re.compile(r"^[A-Z][\w-]{1,30}:\s")
 # Precompiled: these run per candidate line, and re's cache lookup costs a call each time.
 _DIGIT = re.compile(r"\d")
 _DIGIT_OR_AT = re.compile(r"\d|@")
@@ -144,7 +145,7 @@ def _after_date(text: str) -> str:
     words = text.split()
     last_digit = max((k for k, w in enumerate(words) if _DIGIT.search(w)), default=-1)
     words = words[last_digit + 1:]
-    while words and (words[0].upper() in ("GMT", "UTC", "AM", "PM", "UHR")
+    while words and (words[0].upper() in ("GMT", "UTC", "AM", "PM", "UHR", "に", "、")
                      or (words[0].islower() and len(words) > 1)):
         words.pop(0)
     return " ".join(words)
@@ -203,6 +204,10 @@ def _header_block(lines: list[_L], i: int) -> tuple[int, str | None] | None:
     depth = lines[i].depth
     j = i
     separator = bool(qm.ORIGINAL_MESSAGE.match(text) or any(p.match(text) for p in qm.FORWARD_MARKERS))
+    if not separator and not qm.HEADER_FROM.match(text):
+        # Without a separator only From opens a header block: "Date:", "Author:" or
+        # "To:" lines of a DESCRIPTION file, a git log or prose are the author's text.
+        return None
     if separator:
         j = i + 1
         while j < len(lines) and lines[j].kind == "blank" and j - i < 3:
@@ -237,9 +242,74 @@ def split(blocks: list[Block]) -> Split:
     budget = _Budget()
     _mark_headers(lines, budget)
     _mark_attributions(lines, budget)
+    attachments = _mark_stubs(lines)
     _mark_footers(lines)
     signoff = _mark_signatures(lines)
-    return _assemble(lines, signoff)
+    return replace(_assemble(lines, signoff), attachments=tuple(attachments))
+
+
+_SCRUBBED_TYPES = {
+    "html attachment": "text/html",
+    "embedded and charset-unspecified text": "text/plain",
+    "embedded message": "message/rfc822",
+    "non-text attachment": "application/octet-stream",
+}
+_SIZE = re.compile(r"(\d[\d,]{0,15})\s*(bytes?|[kmg]i?b)?", re.IGNORECASE)
+_UNITS = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+
+
+def _mark_stubs(lines: list[_L]) -> list[Attachment]:
+    """Mailman scrubber stubs -> attachment entries; their lines leave the text.
+
+    A stub is a notice line ("An HTML attachment was scrubbed...") and its field lines,
+    after a "next part" separator or alone (an HTML-only message keeps only the stub).
+    A separator followed by other text starts an inline text part: that text stays.
+    """
+    found: list[Attachment] = []
+    k = 0
+    while k < len(lines):
+        ln = lines[k]
+        t = ln.text.strip()
+        k += 1
+        if ln.kind not in ("text", "signature") or not t:
+            continue
+        if qm.SCRUB_SEPARATOR.match(t):
+            ln.kind = "stub"
+            continue
+        if not t.endswith(("...", "]]")) and not t.startswith("Skipped content"):
+            continue
+        notice = qm.SCRUB_NOTICE.match(t)
+        if notice is None:
+            continue
+        ln.kind = "stub"
+        fields: dict[str, str] = {}
+        while k < len(lines) and lines[k].kind != "blank" and lines[k].depth == ln.depth:
+            m = qm.SCRUB_FIELD.match(lines[k].text.strip())
+            if m is None:
+                break
+            fields.setdefault(m.group("key").lower(), m.group("value").strip())
+            lines[k].kind = "stub"
+            k += 1
+        if ln.depth:
+            continue  # a quoted stub stands for the quoted message's attachment
+        if notice.group("deleted"):
+            ctype = "text/" + notice.group("deleted").lower()
+        else:
+            kind = (notice.group("kind") or "").lower()
+            ctype = fields.get("type") or notice.group("skipped") or _SCRUBBED_TYPES.get(
+                kind, "application/octet-stream")
+        found.append(Attachment(fields.get("name") or None, ctype.lower(),
+                                _size(fields.get("size", ""))))
+    return found
+
+
+def _size(text: str) -> int:
+    m = _SIZE.search(text)
+    if m is None:
+        return 0
+    number = int(m.group(1).replace(",", ""))
+    unit = (m.group(2) or "b").lower()
+    return number * _UNITS.get(unit[0], 1)
 
 
 def _mark_headers(lines: list[_L], budget: _Budget) -> None:
@@ -302,7 +372,9 @@ def _mark_attributions(lines: list[_L], budget: _Budget) -> None:
         for start in (e, e - 1, e - 2):
             if start < 0 or any(
                 lines[k].kind != "text" or lines[k].depth != ln.depth for k in range(start, e)
-            ):
+            ) or (start < e and _FIELD_LABEL.match(lines[start + 1].text.strip())):
+                # A field line ("Author: ...", "Date: ...") continues no attribution: the
+                # lines above belong to a DESCRIPTION file, a git log or a form.
                 break
             joined = " ".join(lines[k].text.strip() for k in range(start, e + 1))
             joined = _SPACE_AFTER_OPEN.sub(r"\1", _SPACE_BEFORE_CLOSE.sub(r"\1", joined))
@@ -388,7 +460,7 @@ def _mark_footers(lines: list[_L]) -> None:
         while k < len(lines) and (lines[k].depth >= d or lines[k].kind == "blank"):
             if lines[k].kind == "blank" and not to_end and k > start:
                 break
-            if lines[k].kind != "blank":
+            if lines[k].kind not in ("blank", "stub"):
                 lines[k].kind = "footer"
             k += 1
         i = max(k, i + 1)
@@ -470,7 +542,14 @@ def _signoff(lines: list[_L]) -> str | None:
 
 
 def _join(lines: list[_L]) -> str:
+    return _join_ends(lines)[0]
+
+
+def _join_ends(lines: list[_L]) -> tuple[str, list[int]]:
+    """The joined text and, per non-blank line, the offset just after it."""
     out: list[str] = []
+    ends: list[int] = []
+    size = 0
     blank = False
     for ln in lines:
         if ln.kind == "blank" or not ln.text.strip():
@@ -478,9 +557,12 @@ def _join(lines: list[_L]) -> str:
             continue
         if blank:
             out.append("")
+            size += 1
+        size += len(ln.text) + (1 if out else 0)
         out.append(ln.text)
+        ends.append(size)
         blank = False
-    return "\n".join(out)
+    return "\n".join(out), ends
 
 
 def _assemble(lines: list[_L], signoff: str | None) -> Split:
@@ -493,6 +575,9 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
     cite_at: dict[int, str | None] = {}
     run: list[_L] = []
     run_depth = 0
+    # Quote -> how many of the author's lines came before it, turned into an offset below.
+    own_before: list[int] = []
+    own_lines = 0
 
     def close_run() -> None:
         nonlocal run
@@ -501,14 +586,15 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
             first_cite = next((x.cite for x in run if x.cite), None)
             cite = first_cite or cite_at.get(run_depth)
             quotes.append(Quote(author_at.get(run_depth), cite, run_depth, text))
+            own_before.append(own_lines)
         run = []
 
     for ln in lines:
-        if ln.kind == "blank":
+        if ln.kind in ("blank", "stub"):
             for target in (original, quoted, signature, footer):
-                target.append(ln)
+                target.append(_BREAK)
             if run:
-                run.append(ln)
+                run.append(_BREAK)
             continue
         if ln.kind == "attribution":
             if run:
@@ -531,6 +617,7 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
             if run:
                 close_run()
             dest = original
+            own_lines += 1
         else:
             if run and ln.depth != run_depth:
                 close_run()
@@ -544,8 +631,12 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
             target.append(ln if target is dest else _BREAK)
     if run:
         close_run()
+    original_text, ends = _join_ends(original)
+    quotes = [
+        replace(q, at=ends[k - 1] if k else 0) for q, k in zip(quotes, own_before, strict=True)
+    ]
     return Split(
-        original_text=_join(original),
+        original_text=original_text,
         quoted_text=_join(quoted),
         quotes=tuple(_attribute_excerpts(quotes)),
         signature=_join(signature),
@@ -572,6 +663,6 @@ def _attribute_excerpts(quotes: list[Quote]) -> list[Quote]:
         needle = " ".join(quote.text.split())[:80]
         source = next((q for text, q in haystacks if len(needle) >= 30 and needle in text), None)
         if source is not None:
-            quote = Quote(source.author, source.message_id, quote.depth, quote.text)
+            quote = replace(quote, author=source.author, message_id=source.message_id)
         out.append(quote)
     return out

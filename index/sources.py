@@ -2,7 +2,8 @@
 
 Owns format sniffing by content (never by extension), mbox / gzip mbox / pipermail splitting on
 plausible ``From `` lines with byte offsets, Maildir walking (``:2,`` and ``;2,`` flags, nested
-folders), single messages and bare bodies. Does not decode anything: bytes leave as read
+folders), single messages, bare bodies and archive HTML pages (a message page is one message;
+an index page is reported, see :mod:`index.archive_pages`). Does not decode anything: bytes leave as read
 (except mboxrd ``>From `` unescaping, which is part of the container format).
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.records import RawMessage, Rejection, SourceRef
+from index import archive_pages
 
 # A From_ line worth splitting on: sender, then an asctime date (normalisation.md §5.5).
 # Pipermail's sender is "x at y", hence the lazy match over spaces.
@@ -23,7 +25,14 @@ FROM_LINE = re.compile(
     rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\s+\d{1,2},?\s+"
     rb"(?:\d{4}\s+)?\d{1,2}:\d\d(?::\d\d)?\s*(?:[A-Z]{2,5}\s+|[+-]\d{4}\s+)?(?:\d{2,4})?"
 )
-_PIPERMAIL_SENDER = re.compile(rb"^\S+ at \S+$")
+# What Mailman itself writes: sender, two spaces or one, then time.ctime() to the end of the
+# line. Only this exact shape may split where no blank line precedes it.
+_STRICT_FROM_LINE = re.compile(
+    rb"^From \S+(?: (?:at|@ending from|@end\|ng \|rom) \S+)? +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) "
+    rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d \d{4}\r?\n$"
+)
+# Pipermail's obfuscated senders: "x at y", and since 2018 "x @ending from y" ("@end|ng |rom").
+_PIPERMAIL_SENDER = re.compile(rb"^\S+ (?:at|@ending from|@end\|ng \|rom) \S+$", re.IGNORECASE)
 _MBOXRD = re.compile(rb"^>(>*From )")
 _MMDF = b"\x01\x01\x01\x01"
 _HEADER = re.compile(rb"^[!-9;-~]+:[ \t]?")
@@ -60,7 +69,8 @@ def is_maildir(path: Path) -> bool:
 
 def sniff(path: str | Path) -> str:
     """The format of a path by its content: "maildir", "folder", "mbox", "mbox.gz",
-    "pipermail", "pipermail.gz", "mmdf", "eml", "body", "empty" or "binary"."""
+    "pipermail", "pipermail.gz", "mmdf", "eml", "hypermail", "pipermail-html",
+    "archive-index", "body", "empty" or "binary"."""
     path = Path(path)
     if path.is_dir():
         return "maildir" if is_maildir(path) else "folder"
@@ -69,6 +79,10 @@ def sniff(path: str | Path) -> str:
     stripped = head.lstrip(b"\r\n\t ")
     if not stripped:
         return "empty"
+    if stripped.startswith(b"<") or len(stripped) < 64:
+        page = archive_pages.classify(stripped)
+        if page is not None:
+            return "archive-index" if page == "index" else page
     if stripped.startswith(_MMDF):
         return "mmdf"
     first = stripped.split(b"\n", 1)[0].rstrip(b"\r")
@@ -91,6 +105,13 @@ def pipermail_list(path: Path) -> str:
     return path.parent.name
 
 
+def pipermail_page_list(path: Path) -> str | None:
+    """List of a pipermail HTML page, ``<list>/2005-May/001430.html``: the month folder's parent."""
+    if _PIPERMAIL_NAME.match(path.parent.name + ".txt"):
+        return path.parent.parent.name or None
+    return None
+
+
 def _unescape(lines: list[bytes]) -> bytes:
     return b"".join(_MBOXRD.sub(rb"\1", line) if line.startswith(b">") else line
                     for line in lines)
@@ -107,6 +128,9 @@ def _iter_mbox(path: Path, fmt: str, list_hint: str | None,
     lines: list[bytes] = []
     size = 0
     previous_blank = True
+    # A From_ line right after a text line (no blank line before it, as Mailman writes some
+    # pipermail .txt) starts a message only if a header line follows: held here until then.
+    held: tuple[bytes, int] | None = None
 
     def emit() -> RawMessage | Rejection:
         ref = SourceRef(str(path), str(start))
@@ -125,12 +149,28 @@ def _iter_mbox(path: Path, fmt: str, list_hint: str | None,
         while piece := readline(LINE_PIECE):
             ends_line = piece.endswith(b"\n")
             blank = not piece.strip()
-            if line_start and ends_line and piece.startswith(b"From ") and \
-                    (previous_blank or start is None) and FROM_LINE.match(piece):
-                if start is not None:
+            if held is not None:
+                held_line, held_at = held
+                held = None
+                if _HEADER.match(piece):
                     yield emit()
-                envelope = piece.rstrip(b"\r\n").decode("utf-8", "replace")
-                start, lines, size = offset, [], 0
+                    envelope = held_line.rstrip(b"\r\n").decode("utf-8", "replace")
+                    start, lines, size = held_at, [], 0
+                elif max_bytes is None or size <= max_bytes:
+                    lines.append(held_line)
+                    size += len(held_line)
+                else:
+                    size += len(held_line)
+            if line_start and ends_line and piece.startswith(b"From ") and \
+                    FROM_LINE.match(piece) and (previous_blank or start is None
+                                                or _STRICT_FROM_LINE.match(piece)):
+                if start is not None and not previous_blank:
+                    held = (piece, offset)
+                else:
+                    if start is not None:
+                        yield emit()
+                    envelope = piece.rstrip(b"\r\n").decode("utf-8", "replace")
+                    start, lines, size = offset, [], 0
             elif start is None:
                 if not blank:
                     # Text before the first From_ line: keep it as a message of its own.
@@ -149,6 +189,9 @@ def _iter_mbox(path: Path, fmt: str, list_hint: str | None,
                 line_blank = blank and (line_start or line_blank)
                 line_start = False
             offset += len(piece)
+    if held is not None:
+        lines.append(held[0])
+        size += len(held[0])
     if start is not None:
         yield emit()
 
@@ -187,11 +230,29 @@ def _read_single(path: Path, fmt: str, key: str, ref_path: Path, list_hint: str 
     return RawMessage(ref, data, fmt, None, list_hint)
 
 
+def _read_page(path: Path, fmt: str, list_hint: str | None,
+               max_bytes: int | None) -> RawMessage | Rejection:
+    container: tuple[tuple[str, str], ...] = ()
+    if fmt == archive_pages.PIPERMAIL_HTML:
+        list_hint = list_hint or pipermail_page_list(path)
+        own_id = archive_pages.pipermail_page_id(path)
+        if own_id:
+            container = (("Message-ID", own_id),)
+    read = _read_single(path, fmt, "", path, list_hint, max_bytes)
+    if isinstance(read, RawMessage) and container:
+        return RawMessage(read.source, read.data, fmt, None, list_hint, container)
+    return read
+
+
 def _iter_file(path: Path, list_hint: str | None,
                max_bytes: int | None) -> Iterator[RawMessage | Rejection]:
     fmt = sniff(path)
     if fmt in ("mbox", "mbox.gz", "pipermail", "pipermail.gz"):
         yield from _iter_mbox(path, fmt, list_hint, max_bytes)
+    elif fmt in archive_pages.FORMATS:
+        yield _read_page(path, fmt, list_hint, max_bytes)
+    elif fmt == "archive-index":
+        yield Rejection(SourceRef(str(path)), "source", archive_pages.INDEX_REASON)
     elif fmt == "mmdf":
         yield from _iter_mmdf(path, list_hint)
     elif fmt == "empty":

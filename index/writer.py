@@ -25,6 +25,7 @@ import logging
 import os
 import signal
 import time
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -34,12 +35,13 @@ from typing import Any
 from backends import open_store
 from core.backend import Writer
 from core.config import Settings
-from core.records import Message
-from index import repair
+from core.records import Message, Quote
+from index import footers, quote_links, repair
 from index.catalog import (
     Catalog,
     CatalogRow,
     SourceState,
+    epoch,
     merge_lists,
     row_from_message,
 )
@@ -52,6 +54,8 @@ log = logging.getLogger(__name__)
 
 
 CRASH_HOOK = "GOVMAIL_TEST_CRASH"
+# Catalog meta key of the footers learned per list (index/footers.py).
+FOOTERS_META = "learned_footers"
 # At most this many new messages a commit: the Whoosh backend's writer processes index
 # that many without spilling their posting pools (backends/whoosh/store.py).
 MAX_BATCH = 10000
@@ -202,16 +206,20 @@ class IndexWriterSession:
             self._sources.clear()
             self._seen.clear()
             return
+        self._strip_learned_footers()
         new_rows = {mid: row_from_message(m) for mid, m in self._pending.items()}
         # Both plans read the catalog as it was before this batch.
         thread_of, parent_of, moved = thread_plan(catalog, new_rows)
         people = people_plan(catalog, new_rows, self.aliases)
+        relinked = self._link_quotes(thread_of, moved)
+        relinked_indexed = self._relink_indexed(thread_of, moved)
         catalog.put_many(
             replace(row, thread_id=thread_of[mid], author_key=people.key_of(row))
             for mid, row in new_rows.items()
         )
         rewrites = catalog.get_many(
             moved.keys() | people.rewrites | self._forced | self._relisted
+            | relinked_indexed.keys()
         )
         new_docs = len(self._pending)
         # Whoosh forks its writer processes during this block. Frozen, the objects
@@ -222,11 +230,12 @@ class IndexWriterSession:
         try:
             for message in self._pending.values():
                 mid = message.message_id
-                message = replace(message, thread_id=thread_of[mid])
+                message = replace(message, thread_id=thread_of[mid],
+                                  quotes=relinked.get(mid, message.quotes))
                 writer.add(to_document(message, people.identity_of(new_rows[mid]),
                                        parent_of.get(mid)))
             if rewrites:
-                self._rewrite(writer, rewrites, moved, parent_of, people)
+                self._rewrite(writer, rewrites, moved, parent_of, people, relinked_indexed)
             generation = writer.commit()
         except BaseException:
             writer.cancel()
@@ -260,6 +269,125 @@ class IndexWriterSession:
         self._seen.clear()
         self._aliases_changed = False
 
+    def _strip_learned_footers(self) -> None:
+        """Learn each list's footers from the batch, keep them, strip them (index/footers.py)."""
+        assert self.catalog is not None
+        stored = json.loads(self.catalog.get_meta(FOOTERS_META) or "{}")
+        known = {name: set(keys) for name, keys in stored.items()}
+        for name, keys in footers.learn(self._pending.values()).items():
+            known.setdefault(name, set()).update(keys)
+        as_json = {name: sorted(keys) for name, keys in sorted(known.items())}
+        if as_json != stored:
+            self.catalog.set_meta(FOOTERS_META, json.dumps(as_json, ensure_ascii=False))
+        self._pending.update(footers.apply(self._pending, known))
+
+    def _link_quotes(
+        self, thread_of: dict[str, str], moved: dict[str, str]
+    ) -> dict[str, tuple[Quote, ...]]:
+        """Quotes of the batch linked to the messages they quote (index/quote_links.py)."""
+        assert self.catalog is not None and self.store is not None
+        waiting = {mid: m for mid, m in self._pending.items() if quote_links.unlinked(m)}
+        if not waiting:
+            return {}
+        wanted = {thread_of[mid] for mid in waiting}
+        by_thread: dict[str, list[tuple[float, str]]] = {}
+        for row in self.catalog.thread_members(wanted):
+            thread = moved.get(row.message_id, row.thread_id)
+            if thread in wanted and row.date is not None:
+                by_thread.setdefault(thread, []).append((row.date, row.message_id))
+        for mid, message in self._pending.items():
+            when = epoch(message.date)
+            if thread_of[mid] in wanted and when is not None:
+                by_thread.setdefault(thread_of[mid], []).append((when, mid))
+        for members in by_thread.values():
+            members.sort()
+        order: dict[str, list[str]] = {}
+        for mid, message in waiting.items():
+            members = by_thread.get(thread_of[mid], [])
+            when = epoch(message.date)
+            end = bisect_left(members, (when, "")) if when is not None else 0
+            start = max(0, end - quote_links.MAX_THREAD_CANDIDATES)
+            earlier = [m for _, m in reversed(members[start:end])]
+            order[mid] = quote_links.candidates(message, earlier)
+
+        return quote_links.link_batch(self._pending, order, self._quote_sources)
+
+    def _quote_sources(self, ids: set[str]) -> dict[str, quote_links.Source]:
+        """Indexed messages as texts a quote can be found in."""
+        assert self.store is not None
+        found = {}
+        for mid, doc in self.store.get_many(ids).items():
+            meta = json.loads(doc.get("meta_json") or "{}")
+            found[mid] = quote_links.Source.of(
+                mid, meta.get("author_name") or doc.get("author"),
+                doc.get("original") or "", doc.get("quoted") or "",
+                doc.get("signature") or "")
+        return found
+
+    def _relink_indexed(self, thread_of: dict[str, str], moved: dict[str, str]) -> dict[str, str]:
+        """New ``quotes_json`` of indexed messages that a message of this batch lets link.
+
+        The quoted message may be read after the reply (a later batch, another source
+        file), and a link must not depend on the order an archive is read in: the
+        indexed members of the batch's threads whose candidates now include a message
+        of the batch are linked again, as a fresh index would link them.
+        """
+        assert self.catalog is not None
+        pending = self._pending
+        threads = {thread_of[mid] for mid in pending}
+        dated: dict[str, list[tuple[float, str]]] = {}
+        indexed: dict[str, tuple[CatalogRow, str]] = {}
+        # Members by their thread before this batch, and those the batch moves into one
+        # of its threads (a reply read before its parent sat in a thread of its own).
+        rows = {r.message_id: r for r in self.catalog.thread_members(threads)}
+        rows.update(self.catalog.get_many(moved.keys() - pending.keys()))
+        for row in rows.values():
+            thread = moved.get(row.message_id, row.thread_id) or row.message_id
+            if row.message_id in pending or thread not in threads:
+                continue
+            indexed[row.message_id] = (row, thread)
+            if row.date is not None:
+                dated.setdefault(thread, []).append((row.date, row.message_id))
+        if not indexed:
+            return {}
+        for mid, message in pending.items():
+            when = epoch(message.date)
+            if when is not None:
+                dated.setdefault(thread_of[mid], []).append((when, mid))
+        for members in dated.values():
+            members.sort()
+        order: dict[str, list[str]] = {}
+        for mid, (row, thread) in indexed.items():
+            members = dated.get(thread, [])
+            end = bisect_left(members, (row.date, "")) if row.date is not None else 0
+            start = max(0, end - quote_links.MAX_THREAD_CANDIDATES)
+            earlier = [m for _, m in reversed(members[start:end])]
+            chosen = [c for c in dict.fromkeys((row.in_reply_to, *reversed(row.refs), *earlier))
+                      if c and c != mid]
+            if any(c in pending for c in chosen):
+                order[mid] = chosen
+        if not order:
+            return {}
+        assert self.store is not None
+        changed: dict[str, str] = {}
+        sources: dict[str, quote_links.Source] = {}
+        for mid, m in pending.items():
+            sources[mid] = quote_links.Source.of(mid, m.author.name or m.author.email,
+                                                 m.original_text, m.quoted_text, m.signature)
+        docs = self.store.get_many(order.keys())
+        stored = {mid: tuple(Quote(**q) for q in json.loads(doc.get("quotes_json") or "[]"))
+                  for mid, doc in docs.items()}
+        targets = {q.message_id for quotes in stored.values() for q in quotes if q.message_id}
+        wanted = ({c for mid in stored for c in order[mid]} | targets) - sources.keys()
+        if wanted:
+            sources.update(self._quote_sources(wanted))
+        for mid, quotes in stored.items():
+            linked = quote_links.relink(
+                quotes, [sources[c] for c in order[mid] if c in sources], sources)
+            if linked != quotes:
+                changed[mid] = json.dumps([q.to_json() for q in linked], ensure_ascii=False)
+        return changed
+
     def _record_sources(self) -> None:
         assert self.catalog is not None
         for state in self._sources:
@@ -274,8 +402,10 @@ class IndexWriterSession:
         moved: dict[str, str],
         parent_of: dict[str, str],
         people: PeoplePlan,
+        quotes_json: dict[str, str],
     ) -> None:
-        """Replace documents, from their stored fields, with their new thread, parent and author."""
+        """Replace documents, from their stored fields, with their new thread, parent, author
+        and quote links."""
         assert self.store is not None
         stored = self.store.get_many(rows)
         for mid, row in rows.items():
@@ -288,6 +418,8 @@ class IndexWriterSession:
             doc["list"] = ",".join(row.lists)
             doc["author"] = identity.name
             doc["author_text"] = author_text(identity, row.author_name, row.author_email)
+            if mid in quotes_json:
+                doc["quotes_json"] = quotes_json[mid]
             for field, value in (
                 ("parent_id", parent_of.get(mid) if mid in moved else doc.get("parent_id")),
                 ("email", identity.email),

@@ -116,6 +116,18 @@ class Engine:
         docs = self._thread_docs(thread_id)
         return views.thread(thread_id, docs) if docs else None
 
+    def thread_messages(
+        self, thread_id: str
+    ) -> tuple[ThreadView, dict[str, MessageView]] | None:
+        """The thread and each of its messages whole (the thread page reads them all)."""
+        docs = self._thread_docs(thread_id)
+        if not docs:
+            return None
+        wanted: set[str] = set().union(*(views.quoted_ids(d) for d in docs))
+        with self.reader.pinned():
+            known = self.reader.has(wanted)
+        return views.thread_messages(thread_id, docs, known)
+
     def neighbours(self, message_id: str) -> tuple[str | None, str | None]:
         """The previous and next message of the same thread, by date."""
         view = self.message(message_id)

@@ -8,12 +8,27 @@ was indexed (the thread algorithm's result, ``index/threads.py``), never recompu
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 from core.backend import SnippetParts
 from core.results import AuthorView, Hit, MessageView, ThreadNode, ThreadView, snippet_html
+
+# A line that only greets ("Hi all,", "Dear Milton,", "Colleagues:"): a thread's first line
+# skips it, or every reply in a list would start with the same "Hi all,".
+GREETING = re.compile(
+    r"^(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening)|all|folks|"
+    r"colleagues|friends)\b[^.?!]{0,60}[,:!]?\s*$|^[A-Z][\w.'-]*(?: [\w.'-]+){0,2}[,:]\s*$",
+    re.IGNORECASE,
+)
+
+
+def first_line(text: str) -> str:
+    """The first line that says something, greetings skipped (the first one if all greet)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return next((line for line in lines if not GREETING.match(line)), lines[0] if lines else "")
 
 
 def iso(value: Any) -> str | None:
@@ -133,10 +148,7 @@ def thread(thread_id: str, docs: list[dict[str, Any]]) -> ThreadView:
         if mid in placed:
             continue
         placed.add(mid)
-        first_line = next(
-            (line.strip() for line in (doc.get("original") or "").splitlines() if line.strip()),
-            "",
-        )
+        first = first_line(doc.get("original") or "")
         nodes.append(
             ThreadNode(
                 message_id=mid,
@@ -145,13 +157,20 @@ def thread(thread_id: str, docs: list[dict[str, Any]]) -> ThreadView:
                 author=doc.get("author") or "",
                 date=iso(doc.get("date")),
                 subject=doc.get("subject") or "",
-                first_line=first_line[:200],
+                first_line=first[:200],
             )
         )
         for child in reversed(children.get(mid, [])):
             stack.append((child, depth + 1))
     root = by_id.get(thread_id) or min(docs, key=_when)
     return ThreadView(thread_id, root.get("subject") or "", tuple(nodes))
+
+
+def thread_messages(
+    thread_id: str, docs: list[dict[str, Any]], known: set[str]
+) -> tuple[ThreadView, dict[str, MessageView]]:
+    """The reply tree and every message of it whole, for a thread read on one page."""
+    return thread(thread_id, docs), {d["message_id"]: message(d, known) for d in docs}
 
 
 def _most(counter: Counter[str]) -> tuple[tuple[str, int], ...]:

@@ -8,6 +8,9 @@ engine; ``web`` never imports ``index``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from flask import Flask, Response
 from werkzeug.routing import PathConverter
 
@@ -41,12 +44,17 @@ class IdPathConverter(PathConverter):
     part_isolating = False
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None,
+               read_original: Callable[[Mapping[str, Any]], Any] | None = None) -> Flask:
     """An app over the index of ``settings`` (``core.config.load()`` when None).
+
+    ``read_original`` (``index.raw.read``, passed by the composition roots: ``web`` does
+    not stand on ``index``) gives a message's original bytes from its source reference;
+    without it the .eml and mbox downloads answer 404.
 
     Raises :class:`core.errors.IndexNotFound` when there is no index to serve.
     """
-    from web import api, errors, feeds, pages
+    from web import api, caching, errors, feeds, pages
 
     settings = settings if settings is not None else config_module.load()
     app = Flask(__name__)
@@ -58,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.converters["path"] = IdPathConverter
     engine = Engine(settings)
     app.extensions["govmail"] = engine
+    app.extensions["govmail.read_original"] = read_original
 
     @app.before_request
     def refresh_engine() -> None:
@@ -69,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             response.headers[name] = value
         return response
 
+    caching.register(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(feeds.bp)

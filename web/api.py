@@ -7,6 +7,7 @@ would hand harvesters what the pages hide.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -34,18 +35,39 @@ def hide_addresses(value: Any, key: str = "") -> Any:
 @bp.route("/search")
 def search() -> Response:
     search_request = params.parse_search(request.args, pages.settings())
+    # Undated mail after the dated, as on the page.
     results = pages.run_search(search_request)
     return jsonify(hide_addresses(results.to_json()))
 
 
+def without_paths(view: dict[str, Any]) -> dict[str, Any]:
+    """The source as a file name and key: where the server keeps its archive is its own."""
+    source = view.get("source") or {}
+    path = str(source.get("path") or "")
+    return {**view, "source": {"file": PurePath(path).name if path else None,
+                               "key": source.get("key") or ""}}
+
+
 @bp.route("/message/<path:message_id>")
 def message(message_id: str) -> Response:
-    return jsonify(hide_addresses(pages.find_message(message_id)))
+    return jsonify(hide_addresses(without_paths(pages.find_message(message_id))))
 
 
 @bp.route("/thread/<path:thread_id>")
 def thread(thread_id: str) -> Response:
-    return _found(pages.engine().thread(thread_id), f"no thread with id {thread_id!r}")
+    """The reply tree; with ?bodies=1 each node also carries its message (as /api/message)."""
+    if request.args.get("bodies") not in ("1", "true", "yes"):
+        return _found(pages.engine().thread(thread_id), f"no thread with id {thread_id!r}")
+    found = pages.engine().thread_messages(thread_id)
+    if found is None:
+        abort(404, description=f"no thread with id {thread_id!r} is in the index")
+    view, messages = found
+    data = view.to_json()
+    data["messages"] = [
+        {**node, "message": without_paths(messages[node["message_id"]].to_json())}
+        for node in data["messages"]
+    ]
+    return jsonify(hide_addresses(data))
 
 
 @bp.route("/author/<path:name>")

@@ -21,16 +21,26 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path in ("/api", "/healthz")
 
 
-def error_response(status: int, message: str, title: str) -> tuple[Response | str, int]:
+# What to try next, said once under the reason.
+QUERY_HINT = ("Check that brackets and quotes are closed and dates are real "
+              "(date:2010-02, date:[2010 to 2012]), or put the words in quotes to search them as "
+              "they are.")
+
+
+def error_response(status: int, message: str, title: str,
+                   hint: str | None = None) -> tuple[Response | str, int]:
     if wants_json():
         return jsonify({"ok": False, "error": message, "status": status}), status
-    return render_template("error.html", status=status, title=title, message=message), status
+    # The search box keeps what was typed, so the query can be corrected, not retyped.
+    return render_template("error.html", status=status, title=title, message=message,
+                           hint=hint, args=request.args), status
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(QueryError)
     def bad_query(exc: QueryError) -> tuple[Response | str, int]:
-        return error_response(400, f"bad query: {exc}", "Bad query")
+        return error_response(400, f"bad query: {exc}", "This search could not be run",
+                              QUERY_HINT)
 
     @app.errorhandler(IndexNotFound)
     def no_index(exc: IndexNotFound) -> tuple[Response | str, int]:

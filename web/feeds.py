@@ -7,6 +7,7 @@ feed reader; its entries carry plain text only (autoescaped XML), never mail HTM
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from flask import Blueprint, Response, render_template, request, url_for
 
@@ -27,13 +28,24 @@ def feed() -> Response:
     args["sort"] = "-date"
     args["size"] = str(min(FEED_ENTRIES, pages.settings().max_page_size))
     search_request = params.parse_search(args, pages.settings(), with_facets=False)
+    # Newest first among dated mail only (a filter on the years that hold mail): undated
+    # messages sort first and would otherwise fill the feed.
+    query = search_request.query
+    filters = search_request.filters
+    if "year" not in filters and "month" not in filters:
+        years = pages.dated(dict(filters)).years or ("0000",)
+        search_request = replace(search_request, filters={**filters, "year": years})
     results = pages.run_search(search_request)
     query_string = params.with_args(request.args, sort=None)
-    dates = [hit.date for hit in results.hits if hit.date]
+    # An undated message has no place in a feed (Atom requires <updated>), and stamping it
+    # with the archive's last date would announce old mail as new.
+    entries = [hit for hit in results.hits if hit.date]
+    dates = [hit.date for hit in entries]
     body = render_template(
         "feed.xml",
         results=results,
-        query=search_request.query,
+        entries=entries,
+        query=query,
         updated=max(dates) if dates else "1970-01-01T00:00:00Z",
         self_url=url_for("feeds.feed", _external=True) + query_string,
         html_url=url_for("pages.search", _external=True) + query_string,

@@ -1,4 +1,5 @@
-"""The HTML pages: search, message (and its raw source), thread, author, help, health.
+"""The HTML pages: search, message (its raw source, its .eml), thread (and its mbox),
+author, list browsing, help, health.
 
 Views read the engine's records and hand templates plain values; templates escape
 everything (autoescape), and nothing derived from mail is marked safe. Geometry
@@ -13,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from flask import (
     Blueprint,
@@ -22,15 +24,18 @@ from flask import (
     jsonify,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 
 from core.config import Settings
-from core.results import FacetValue, Results, SearchRequest
+from core.errors import GovmailError
+from core.results import FacetValue, Hit, Results, SearchRequest
+from search import export
 from search.engine import Engine
-from web import params
+from web import body, params
 
 bp = Blueprint("pages", __name__)
 log = logging.getLogger(__name__)
@@ -42,6 +47,7 @@ FACET_MAX = 30
 TIMELINE_WIDTH = 720
 TIMELINE_HEIGHT = 64
 TIMELINE_MAX_STEP = 24
+TIMELINE_MONTHS = 60
 MAX_INDENT = 12
 RELATED = 5
 
@@ -58,7 +64,9 @@ def obfuscate(text: str | None) -> str:
     """Addresses written so that people can read them and harvesters do not match them."""
     if not text:
         return ""
-    if not settings().obfuscate_addresses:
+    # No "@", no address: skips the regex, whose scan of long text was the thread page's
+    # costliest call.
+    if "@" not in text or not settings().obfuscate_addresses:
         return text
     return ADDRESS.sub(lambda m: f"{m.group(1)} at {m.group(2)}", text)
 
@@ -66,6 +74,12 @@ def obfuscate(text: str | None) -> str:
 @bp.app_template_filter("obfuscate")
 def obfuscate_filter(text: str | None) -> str:
     return obfuscate(text)
+
+
+@bp.app_template_global("body_html")
+def body_html(text: str | None) -> Markup:
+    """Mail text as paragraphs, addresses hidden, URLs linked, everything else escaped."""
+    return body.reflow(text or "", obfuscate)
 
 
 @bp.app_template_filter("day")
@@ -171,20 +185,36 @@ def month_range(first: str, last: str) -> list[str]:
     return months
 
 
+def year_range(first: str, last: str) -> list[str]:
+    return [f"{y:04d}" for y in range(int(first), int(last) + 1)]
+
+
 def timeline(results: Results, linker: params.FacetLinker) -> list[Bar]:
-    """One bar per month from the first to the last month of the hits; empty months are gaps."""
+    """One bar per month from the first to the last month of the hits; empty months are gaps.
+
+    Past TIMELINE_MONTHS months a month bar is too thin to see or tap on a phone (the SVG
+    shrinks to the screen), so the bars become years.
+    """
     counts = {v.value: v.count for v in results.facets.get("month", ())
               if re.fullmatch(r"\d{4}-\d{2}", v.value)}
     if not counts:
         return []
-    months = month_range(min(counts), max(counts))
+    periods = month_range(min(counts), max(counts))
+    link, by_year = linker.month, len(periods) > TIMELINE_MONTHS
+    if by_year:
+        counts = {v.value: v.count for v in results.facets.get("year", ())
+                  if re.fullmatch(r"\d{4}", v.value)}
+        periods = year_range(min(counts), max(counts))
+        link = linker.year
     top = max(counts.values())
     # A few months would make slabs; bars stay slim and start at the left instead.
-    step = min(TIMELINE_WIDTH / len(months), TIMELINE_MAX_STEP)
+    # Years fill the width: twenty of them are still fingertip-wide at 390 px.
+    step = TIMELINE_WIDTH / len(periods) if by_year else \
+        min(TIMELINE_WIDTH / len(periods), TIMELINE_MAX_STEP)
     bars = []
     base = url_for("pages.search")
-    for i, month in enumerate(months):
-        count = counts.get(month, 0)
+    for i, period in enumerate(periods):
+        count = counts.get(period, 0)
         height = 0.0 if count == 0 else max(2.0, TIMELINE_HEIGHT * count / top)
         x, width = round(i * step, 2), round(max(step - 1, 0.6), 2)
         shapes = Markup(
@@ -192,7 +222,7 @@ def timeline(results: Results, linker: params.FacetLinker) -> list[Bar]:
             f'<rect class="bar" x="{x}" y="{round(TIMELINE_HEIGHT - height, 2)}" '
             f'width="{width}" height="{round(height, 2)}"/>'
         ) if count else Markup("")
-        bars.append(Bar(month, count, x, width, base + linker.month(month), shapes))
+        bars.append(Bar(period, count, x, width, base + link(period), shapes))
     return bars
 
 
@@ -228,18 +258,18 @@ def run_search(search_request: SearchRequest) -> Results:
     return results
 
 
-def archive_summary() -> dict[str, Any]:
-    """Messages and date range, from two one-hit searches.
+def archive_summary(span: Span) -> dict[str, Any]:
+    """Messages and date range, from two one-hit searches over the dated years.
 
     Engine.stats() walks every stored document (37 s over 20,000 messages on the
     bench machine), far too slow for the home page or a health check.
     """
-    oldest = engine().search(SearchRequest(sort="date", page_size=1, with_facets=False,
-                                           highlight=False))
-    newest = engine().search(SearchRequest(sort="-date", page_size=1, with_facets=False,
-                                           highlight=False))
+    # Only dated mail has a place in the range: an undated message is neither first nor last.
+    oldest = browse({}, 1, span.years, sort="date", facets=False)
+    newest = browse({}, 1, span.years, facets=False)
     return {
-        "messages": oldest.total,
+        "messages": span.every.total,
+        "undated": span.undated,
         "first_date": oldest.hits[0].date if oldest.hits else None,
         "last_date": newest.hits[0].date if newest.hits else None,
     }
@@ -249,8 +279,12 @@ def archive_summary() -> dict[str, Any]:
 def home() -> str | Response:
     if request.args.get("q") or any(request.args.get(name) for name in params.FACETS):
         return search()
+    span = dated({})
+    recent = browse({}, RECENT_THREADS * 3, span.years, facets=False)
     return render_template("search.html", results=None, args=request.args,
-                           stats=archive_summary(), sorts=params.SORTS)
+                           stats=archive_summary(span), sorts=params.SORTS,
+                           lists=facet_counts(span.every, "list"),
+                           threads=threads_of(recent.hits)[:RECENT_THREADS])
 
 
 @bp.route("/search")
@@ -276,6 +310,9 @@ def search() -> str:
         prev_href=here(args, page=str(page - 1)) if page > 1 else None,
         next_href=here(args, page=str(page + 1)) if page < last else None,
         feed_href=url_for("feeds.feed") + params.with_args(args, sort=None),
+        mbox_href=url_for("pages.search_mbox") + params.with_args(args, sort=None)
+        if current_app.extensions.get("govmail.read_original") and results.total else None,
+        export_max=SEARCH_EXPORT_MAX,
         suggestion_href=here(args, q=results.suggestion) if results.suggestion else None,
     )
 
@@ -301,13 +338,93 @@ def find_message(message_id: str) -> dict[str, Any]:
     return as_dict(view)
 
 
+# The list's posting address, as the list server wrote it into every message.
+LIST_POST = re.compile(r"^List-Post:\s*<mailto:([^>?\s]+)", re.IGNORECASE | re.MULTILINE)
+
+
+def reply_href(view: Mapping[str, Any]) -> str | None:
+    """A mailto that threads: In-Reply-To and References set, to the list when known."""
+    found = LIST_POST.search(view.get("headers") or "")
+    to = found.group(1) if found else ""
+    if not to and not settings().obfuscate_addresses:
+        to = view.get("email") or ""
+    mid = view["message_id"]
+    references = [r for r in view.get("references") or () if r] + [mid]
+    subject = view.get("subject") or ""
+    if not subject.lower().startswith("re:"):
+        subject = f"Re: {subject}"
+    fields_ = [("subject", subject), ("In-Reply-To", f"<{mid}>"),
+               ("References", " ".join(f"<{r}>" for r in references))]
+    query = "&".join(f"{name}={url_quote(value, safe='')}" for name, value in fields_)
+    return f"mailto:{url_quote(to, safe='@')}?{query}"
+
+
+def reading_view(view: Mapping[str, Any]) -> dict[str, Any]:
+    """What message.html and each article of thread.html draw of one message."""
+    return {
+        "m": view,
+        "segments": body.segments(view.get("original") or "", view.get("quotes") or ()),
+    }
+
+
 @bp.route("/message/<path:message_id>")
-def message(message_id: str) -> str:
+def message(message_id: str) -> str | Response:
+    if message_id.endswith(".eml") and engine().message(message_id) is None:
+        return message_eml(message_id.removesuffix(".eml"))
     view = find_message(message_id)
     prev_id, next_id = engine().neighbours(message_id)
-    quotes = [dict(q) for q in view.get("quotes") or ()]
-    return render_template("message.html", m=view, quotes=quotes, prev_id=prev_id,
-                           next_id=next_id, related=related(message_id, view))
+    own_only = request.args.get("view") == "own"
+    return render_template(
+        "message.html", **reading_view(view), own_only=own_only, prev_id=prev_id,
+        next_id=next_id, related=related(message_id, view), reply=reply_href(view),
+        quote_count=len(view.get("quotes") or ()),
+        own_href=message_url(message_id, view="own"), full_href=message_url(message_id),
+        eml_href=url_for("pages.message", message_id=message_id + ".eml")
+        if current_app.extensions.get("govmail.read_original") else None,
+    )
+
+
+def read_original() -> Any:
+    reader = current_app.extensions.get("govmail.read_original")
+    if reader is None:
+        abort(404, description="this server was started without access to the source archive")
+    return reader
+
+
+# Headers holding message ids, not addresses: they stay as written, or threading breaks.
+ID_HEADERS = re.compile(r"^(?:message-id|in-reply-to|references|x-original-message-id):",
+                        re.IGNORECASE)
+
+
+def hide_in_bytes(data: bytes) -> bytes:
+    """Addresses obfuscated in raw bytes, every other byte kept (latin-1 round-trips).
+
+    Message ids look like addresses; in their own headers (and their folded lines) they
+    are left alone, so a downloaded mbox still threads in a mail reader.
+    """
+    if not settings().obfuscate_addresses:
+        return data
+    text = data.decode("latin-1")
+    lines = text.splitlines(keepends=True)
+    out, in_headers, keep = [], True, False
+    for line in lines:
+        if in_headers and not line.strip():
+            in_headers = False
+        elif in_headers and not line[:1].isspace():
+            keep = bool(ID_HEADERS.match(line))
+        out.append(line if in_headers and keep else obfuscate(line))
+    return "".join(out).encode("latin-1")
+
+
+def message_eml(message_id: str) -> Response:
+    view = find_message(message_id)
+    reader = read_original()
+    try:
+        original = reader(view.get("source") or {})
+    except GovmailError as exc:
+        abort(404, description=f"the original of {message_id!r} cannot be read: {exc}")
+    return Response(hide_in_bytes(original.data), mimetype="message/rfc822", headers={
+        "Content-Disposition": 'attachment; filename="message.eml"'})
 
 
 def related(message_id: str, view: Mapping[str, Any]) -> list[Any]:
@@ -353,20 +470,82 @@ def indent(depth: int) -> int:
     return min(max(int(depth or 0), 0), MAX_INDENT)
 
 
+def subject_key(view: Mapping[str, Any]) -> str:
+    # The indexer's normalised subject (Re:/Fwd:/[list] tags gone, index/metadata.py):
+    # a reply that only adds "Re:" has not changed the subject.
+    subject = view.get("subject_normalized") or view.get("subject") or ""
+    return " ".join(subject.split()).lower()
+
+
 @bp.route("/thread/<path:thread_id>")
-def thread(thread_id: str) -> str:
+def thread(thread_id: str) -> str | Response:
     if len(thread_id) > 1000:
         abort(400, description="a thread id is at most 1000 characters long")
-    view = engine().thread(thread_id)
-    if view is None:
+    if thread_id.endswith(".mbox.gz") and engine().thread(thread_id) is None:
+        return thread_mbox(thread_id.removesuffix(".mbox.gz"))
+    found = engine().thread_messages(thread_id)
+    if found is None:
         abort(404, description=f"no thread with id {thread_id!r} is in the index")
+    view, messages = found
     data = as_dict(view)
-    nodes = data.get("nodes") or data.get("messages") or []
+    nodes = data.get("messages") or []
+    flat = request.args.get("view") == "flat"
+    if flat:
+        nodes = sorted(nodes, key=lambda n: (n.get("date") or "9999", n["message_id"]))
     # The engine lists nodes depth first with their depth: a flat list drawn with
     # indentation survives threads thousands deep, where nested markup would recurse.
-    rows = [(node, indent(node.get("depth", 0))) for node in nodes]
-    return render_template("thread.html", t=data, rows=rows, count=len(nodes),
-                           current=request.args.get("m", ""))
+    rows = []
+    previous: dict[str, str] = {}
+    last_subject = None
+    for node in nodes:
+        mid = node["message_id"]
+        full = as_dict(messages[mid])
+        key = subject_key(full)
+        # Nested: a subject shows where it differs from its parent's; flat: from the last one.
+        compared = last_subject if flat else previous.get(node.get("parent_id") or "", None)
+        previous[mid] = key
+        last_subject = key
+        rows.append({
+            **reading_view(full), "node": node, "depth": 0 if flat else indent(node["depth"]),
+            "show_subject": compared is None or compared != key,
+        })
+    return render_template(
+        "thread.html", t=data, rows=rows, count=len(nodes), current=request.args.get("m", ""),
+        flat=flat, nested_href=url_for("pages.thread", thread_id=thread_id),
+        flat_href=url_for("pages.thread", thread_id=thread_id, view="flat"),
+        mbox_href=url_for("pages.thread", thread_id=thread_id + ".mbox.gz")
+        if current_app.extensions.get("govmail.read_original") else None,
+    )
+
+
+def mbox_response(docs: list[dict[str, Any]], name: str) -> Response:
+    reader = read_original()
+
+    def missing(message_id: str, why: str) -> None:
+        log.warning("mbox export: %s left out: %s", message_id, why)
+
+    chunks = export.gzipped(export.mbox(docs, reader, missing, transform=hide_in_bytes))
+    # The generator runs after the view returns; it still needs the app (settings).
+    return Response(stream_with_context(chunks), mimetype="application/gzip", headers={
+        "Content-Disposition": f'attachment; filename="{name}.mbox.gz"'})
+
+
+def thread_mbox(thread_id: str) -> Response:
+    docs = export.thread_documents(engine(), thread_id)
+    if not docs:
+        abort(404, description=f"no thread with id {thread_id!r} is in the index")
+    return mbox_response(docs, "thread")
+
+
+# A search export is bounded: a researcher wanting more uses `govmail export`.
+SEARCH_EXPORT_MAX = 2000
+
+
+@bp.route("/search.mbox.gz")
+def search_mbox() -> Response:
+    search_request = params.parse_search(request.args, settings(), with_facets=False)
+    docs = export.search_documents(engine(), search_request, SEARCH_EXPORT_MAX)
+    return mbox_response(docs, "search")
 
 
 @bp.route("/author/<path:name>")
@@ -397,6 +576,137 @@ def author(name: str) -> str:
         next_href=here(request.args, page=str(page + 1)) if page < last else None,
         search_href=url_for("pages.search") + params.query_string([("author", data.get("name") or name)]),
     )
+
+
+# ---- browsing ----------------------------------------------------------------------
+
+# Every dated message, as a query: only for the "undated" link (a date range over the
+# whole index is slow); pages find dated mail by its year instead (see dated()).
+DATED = "date:[1900 to 2999]"
+RECENT_THREADS = 15
+ACTIVE_AUTHORS = 10
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSummary:
+    thread_id: str
+    subject: str
+    first_id: str
+    messages: int
+    authors: tuple[str, ...]
+    last_date: str | None
+
+
+def threads_of(hits: Sequence[Hit]) -> list[ThreadSummary]:
+    """Hits grouped by thread, in the order their first hit came (newest first)."""
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.thread_id, []).append(hit)
+    summaries = []
+    for thread_id, members in groups.items():
+        oldest = min(members, key=lambda h: h.date or "9999")
+        authors = tuple(dict.fromkeys(h.author for h in sorted(members, key=lambda h: h.date or "")))
+        summaries.append(ThreadSummary(thread_id, oldest.subject, oldest.message_id, len(members),
+                                       authors, max(h.date or "" for h in members) or None))
+    return summaries
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Every message under some filters (one hit, all facets), and which of them are dated."""
+
+    every: Results
+    years: tuple[str, ...]
+    undated: int
+
+
+def dated(filters: dict[str, tuple[str, ...]]) -> Span:
+    """The years that hold mail under ``filters``: a filter on them is "dated only".
+
+    Every dated message has exactly one year and an undated one none, so the year facet
+    gives both the dated years and the undated count from one search with facets; a
+    date range query over the whole index cost 250 ms at 20,000 messages.
+    """
+    every = engine().search(SearchRequest(filters=filters, page_size=1, highlight=False))
+    years = every.facets.get("year", ())
+    return Span(every, tuple(sorted(v.value for v in years)),
+                every.total - sum(v.count for v in years))
+
+
+def browse(filters: dict[str, tuple[str, ...]], size: int, years: Sequence[str], *,
+           sort: str = "-date", facets: bool = True) -> Results:
+    """Newest (or oldest) dated messages under ``filters``."""
+    if "year" not in filters and "month" not in filters:
+        filters = {**filters, "year": tuple(years) or ("0000",)}
+    return engine().search(SearchRequest(filters=filters, sort=sort, page_size=size,
+                                         highlight=False, with_facets=facets))
+
+
+def facet_counts(results: Results, name: str) -> list[tuple[str, int]]:
+    return [(v.value, v.count) for v in results.facets.get(name, ())]
+
+
+@bp.route("/lists")
+def lists() -> str:
+    every = engine().search(SearchRequest(page_size=1, highlight=False))
+    return render_template("lists.html", lists=facet_counts(every, "list"), total=every.total)
+
+
+def list_page(name: str, year: str | None = None, month: str | None = None) -> str:
+    if len(name) > params.MAX_FILTER_CHARS:
+        abort(400, description=f"a list name is at most {params.MAX_FILTER_CHARS} characters")
+    filters: dict[str, tuple[str, ...]] = {"list": (name,)}
+    if year:
+        filters["year"] = (year,)
+    if month:
+        filters["month"] = (f"{year}-{month}",)
+    span = dated(filters)
+    if not span.every.total:
+        where = f" in {year}{'-' + month if month else ''}" if year else ""
+        abort(404, description=f"no list named {name!r} has messages{where} in the index")
+    found = browse(filters, settings().max_page_size if month else RECENT_THREADS * 3,
+                   span.years, facets=False)
+    years = sorted(facet_counts(span.every, "year"))
+    months = sorted((m, c) for m, c in facet_counts(span.every, "month")
+                    if year and m[:4] == year)
+    search_args = [("list", name)] + ([("year", year)] if year and not month else []) + (
+        [("month", f"{year}-{month}")] if month else [])
+    title = name if not year else (
+        f"{name}, {year}" if not month else f"{name}, {MONTH_NAMES[int(month) - 1]} {year}")
+    return render_template(
+        "list.html", name=name, year=year, month=month, title=title,
+        dated_total=span.every.total - span.undated,
+        years=years, year_max=max([c for _, c in years] or [1]),
+        months=months, month_max=max([c for _, c in months] or [1]),
+        month_names=MONTH_NAMES,
+        authors=facet_counts(span.every, "author")[:ACTIVE_AUTHORS],
+        threads=threads_of(found.hits)[: None if month else RECENT_THREADS],
+        undated=span.undated,
+        search_href=url_for("pages.search") + params.query_string(search_args),
+        undated_href=url_for("pages.search") + params.query_string(
+            [("q", f"NOT {DATED}"), ("list", name)]),
+    )
+
+
+@bp.route("/list/<name>")
+def list_home(name: str) -> str:
+    return list_page(name)
+
+
+@bp.route("/list/<name>/<year>")
+def list_year(name: str, year: str) -> str:
+    if not re.fullmatch(r"\d{4}", year):
+        abort(404, description=f"{year!r} is not a year")
+    return list_page(name, year)
+
+
+@bp.route("/list/<name>/<year>/<month>")
+def list_month(name: str, year: str, month: str) -> str:
+    if not re.fullmatch(r"\d{4}", year) or not re.fullmatch(r"0[1-9]|1[0-2]", month):
+        abort(404, description=f"{year}/{month} is not a year and month (2010/02)")
+    return list_page(name, year, month)
 
 
 @bp.route("/healthz")

@@ -15,18 +15,12 @@ from urllib.parse import urlencode
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
+from core import fields
 from core.config import Settings
 from core.results import SearchRequest
 
-# Facet name -> what the sidebar calls it; the order is the sidebar's order.
-FACETS: dict[str, str] = {
-    "author": "Author",
-    "list": "List",
-    "year": "Year",
-    "month": "Month",
-    "quoted_author": "Quoted author",
-    "group": "Stakeholder group",
-}
+# Facet name -> what the sidebar calls it, in the sidebar's order: the field table's.
+FACETS: dict[str, str] = {name: fields.FACET_LABELS[name] for name in fields.FACETS}
 SORTS: dict[str, str] = {"relevance": "Relevance", "-date": "Newest", "date": "Oldest"}
 # Arguments the search page understands; anything else is dropped from the links it builds.
 KNOWN = ("q", "sort", "page", "size", "quoted", *FACETS)
@@ -130,6 +124,9 @@ class FacetLinker:
 
     def month(self, month: str) -> str:
         return self._join(self.base_months, "month", month)
+
+    def year(self, year: str) -> str:
+        return self._join(self.base_months, "year", year)
 
 
 def with_facet(args: MultiDict[str, str], name: str, value: str) -> str:

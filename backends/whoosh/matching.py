@@ -28,7 +28,7 @@ from itertools import repeat
 from typing import Any
 
 import numpy as np
-from whoosh import formats
+from whoosh import formats, sorting
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
@@ -147,6 +147,18 @@ def _date_keys(reader: Any, size: int) -> np.ndarray:
         )
         return keys
     return np.array([column.sort_key(n) for n in range(size)], dtype=np.uint64)
+
+
+def undated_lowest(keys: np.ndarray) -> np.ndarray:
+    """Date keys with undated documents (the column's default, its largest key) below
+    every date: newest first then ends with them instead of opening on them."""
+    return np.where(keys == np.iinfo(keys.dtype).max, 0, keys)
+
+
+def newest_first_facet(searcher: Any, view: Any) -> Any:
+    """The date sort of Whoosh's collectors, newest first, undated documents last."""
+    keys = undated_lowest(view.date_keys())
+    return sorting.FunctionFacet(lambda _searcher, docnum: int(keys[docnum]))
 
 
 def avg_field_length(searcher: Any, name: str) -> float:
@@ -655,6 +667,8 @@ def run(
             keys = evaluation.scores(q, matches)
         elif sort in ("date", "-date"):
             keys = view.date_keys()[matches]
+            if sort == "-date":
+                keys = undated_lowest(keys)
         else:
             keys = np.zeros(len(matches), dtype=np.int64)
         best = _pick(sort, keys, matches, limit)

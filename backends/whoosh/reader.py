@@ -145,7 +145,7 @@ class WhooshReader:
         self._index = windex.open_dir(str(self.index_dir))
         self._searcher = self._index.searcher()
         self._lock = threading.RLock()
-        self._facets = FacetCounter()
+        self._facets = FacetCounter(self.index_dir)
         self._segments = matching.match_cache()
 
     # ---- lifetime ----------------------------------------------------------------
@@ -213,8 +213,12 @@ class WhooshReader:
         inner: Any
         if sort == "relevance":
             inner = _CountingTopCollector(limit)
+        elif sort == "-date":
+            inner = collectors.SortingCollector(
+                matching.newest_first_facet(searcher, self._segments.view(searcher)),
+                limit=limit, reverse=True)
         else:
-            inner = collectors.SortingCollector("date", limit=limit, reverse=sort == "-date")
+            inner = collectors.SortingCollector("date", limit=limit)
         collector = collectors.FilterCollector(inner, allow=filters) if filters else inner
         searcher.search_with_collector(query, collector)
         found = collector.results()

@@ -34,14 +34,17 @@ def _record(headers: bytes, path: str = "/srv/mail/archive.mbox", fmt: str = "mb
      (("governance",), ["list from Sender (no List-Id)"])),
     (b"Sender: ncuc-discuss-bounces@lists.ncuc.org\n", "/home/me/mbox",
      (("ncuc-discuss",), ["list from Sender (no List-Id)"])),
-    (b"Subject: Re: [WSIS CS-Plenary] Draft statement\n", "/home/me/mbox",
+    (b"Subject: Re: [WSIS CS-Plenary] Draft statement\nPrecedence: list\n", "/home/me/mbox",
      (("wsis-cs-plenary",), ["list from the subject tag (no List-Id)"])),
-    (b"Subject: Antw: AW: [igc] Draft statement\n", "/home/me/mbox",
+    (b"Subject: Antw: AW: [igc] Draft statement\nX-BeenThere: igc@x.org\n", "/home/me/mbox",
      (("igc",), ["list from the subject tag (no List-Id)"])),
+    # A tag on mail that shows no list software names no list (a personal "[humor]" folder).
+    (b"Subject: Fwd: [humor] Consensus explained\n", "/home/me/mbox", ((), [])),
     (b"X-Mailing-List: @lists.example.org\nSubject: Draft\n", "/home/me/mbox", ((), [])),
     (b"Subject: Draft statement\nSender: jane@example.org\n", "/home/me/2013.mbox", ((), [])),
 ], ids=["list-id-wins", "mailman-mbox-name", "list-post", "x-mailing-list", "owner-sender",
-        "bounces-sender", "subject-tag", "tag-after-localised-prefixes", "empty-local-part",
+        "bounces-sender", "subject-tag", "tag-after-localised-prefixes", "tag-without-list-traffic",
+        "empty-local-part",
         "nothing-says"])
 def test_list_comes_from_the_strongest_evidence(headers: bytes, path: str,
                                                 expected: tuple) -> None:

@@ -33,7 +33,11 @@ def test_depths_and_paragraphs_in_order() -> None:
 
 def test_flowed_soft_breaks_join_but_signature_delimiter_does_not() -> None:
     text = "This line is \nflowed on.\n-- \nSig"
-    assert plain_blocks(text) == [Block("This line is flowed on.\n--\nSig")]
+    assert plain_blocks(text, flowed=True) == [Block("This line is flowed on.\n--\nSig")]
+    # Not declared flowed: a trailing space is not a soft break (code, tables, R output).
+    assert plain_blocks(text) == [Block("This line is\nflowed on.\n--\nSig")]
+    assert plain_blocks("Split in the midd \nle.", flowed=True, delsp=True) == [
+        Block("Split in the middle.")]
 
 
 def test_false_quote_markers() -> None:

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.records import Block, Quote, Split
+from core.records import Attachment, Block, Quote, Split
 from index.body import split_body
-from index.quotes import attribution_author, clean_name, split
+from index.quotes import attribution_author, clean_name
+from index.quotes import split as _split
+
+
+def _unplaced(result: Split) -> Split:
+    """The split without quote offsets, which tests of their own check (test_quote_offsets)."""
+    return replace(result, quotes=tuple(replace(q, at=-1) for q in result.quotes))
 
 
 def _plain(text: str) -> Split:
-    return split_body(text, "text/plain")
+    return _unplaced(split_body(text, "text/plain"))
+
+
+def split(blocks: list[Block]) -> Split:
+    return _unplaced(_split(blocks))
 
 
 @pytest.mark.parametrize(
@@ -131,11 +142,12 @@ def test_phone_signatures() -> None:
         assert _plain(f"Yes.\n\n{line}\n") == Split("Yes.", "", signature=line)
 
 
-def test_pipermail_next_part_is_footer() -> None:
+def test_pipermail_next_part_stub_is_an_attachment_not_text() -> None:
     text = "Body.\n-------------- next part --------------\nAn HTML attachment was scrubbed...\nURL: <http://x/a.htm>\n"
     split = _plain(text)
     assert split.original_text == "Body."
-    assert split.footer == "-------------- next part --------------\nAn HTML attachment was scrubbed...\nURL: <http://x/a.htm>"
+    assert split.footer == ""
+    assert split.attachments == (Attachment(None, "text/html", 0),)
 
 
 def test_unprefixed_quote_after_dated_attribution() -> None:

@@ -86,3 +86,25 @@ def app(settings: Settings) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def archive_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.web import archive
+
+    return archive.build(tmp_path_factory.mktemp("archive") / "index")
+
+
+@pytest.fixture(scope="session")
+def archive_app(archive_index: Path) -> Flask:
+    """The interleaved-replies archive, addresses shown (so exports are byte-identical)."""
+    from index.raw import read
+    from web import create_app
+
+    return create_app(Settings(index_dir=archive_index, obfuscate_addresses=False),
+                      read_original=read)
+
+
+@pytest.fixture
+def archive_client(archive_app: Flask) -> FlaskClient:
+    return archive_app.test_client()

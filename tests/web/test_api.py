@@ -62,11 +62,13 @@ def test_api_message_is_the_views_json(app: Flask, client: FlaskClient) -> None:
     expected = app.extensions["govmail"].message(message_id).to_json()
     expected["email"] = "milton at syr.example"
     expected["headers"] = expected["headers"].replace("@", " at ")
+    # The file's name, never where the server keeps it.
+    expected["source"] = {"file": "messages.json", "key": message_id}
     assert response.get_json() == expected
     assert response.get_json()["quotes"] == [{
         "author": "Parminder Jeet Singh", "message_id": "a/b+c$d@example.net", "depth": 1,
         "text": "I disagree. Enhanced cooperation is about public policy on the Internet.",
-        "known": True,
+        "at": -1, "known": True,
     }]
 
 

@@ -50,8 +50,12 @@ def args_of(href: str) -> list[tuple[str, str]]:
 def test_home_page_counts_the_archive(client: FlaskClient) -> None:
     soup = soup_of(client, "/")
     assert soup.select_one(".welcome p").get_text(" ", strip=True).startswith(
-        "8 messages, 2009-11-02 to 2014-03-15."
+        "8 messages, from 2009-11-02 to 2014-03-15."
     )
+    # Browsing starts here: every list, and the threads most recently written to.
+    assert [a.get_text() for a in soup.select(".home-lists a")] == ["governance", "icann", "ietf"]
+    threads = [a.get_text() for a in soup.select(".recent a.subject")]
+    assert threads[0] == "IANA transition and accountability" and "Enhanced cooperation and the IGF" in threads
     form = soup.select_one("form.searchbox")
     assert (form["action"], form.select_one("input")["name"]) == ("/search", "q")
     assert soup.select_one("a.syntax")["href"] == "/help"
@@ -127,10 +131,26 @@ def test_timeline_has_a_bar_per_month_linking_to_that_month(client: FlaskClient)
     assert [float(a.select_one("rect.bar")["x"]) for a in bars] == [0.0, 3 * 24.0, 19 * 24.0]
     heights = [float(a.select_one("rect.bar")["height"]) for a in bars]
     assert [round(h, 2) for h in heights] == [21.33, 64.0, 21.33]
-    assert [t.get_text() for t in svg.select("text")] == ["2009-11", "2011-06"]
+    # Labels and scale are HTML beside the SVG, so they keep their size on a phone.
+    assert [t.get_text() for t in soup.select(".timeline-axis span")] == ["2009-11", "2011-06"]
+    assert soup.select_one(".timeline-scale").get_text() == "Hits per month, highest 3"
     assert args_of(bars[1]["href"]) == [("q", "cooperation"), ("month", "2010-02")]
     assert hit_ids(soup_of(client, bars[1]["href"])) == [
         "root-1@example.org", "a/b+c$d@example.net", "x?y#z%41 w@example.org"]
+
+
+def test_a_long_timeline_counts_years(web_index: Path, tmp_path: Path) -> None:
+    """Past five years of months a month bar is a hairline at 390 px: years instead."""
+    from web import create_app
+
+    specs = [{**fixture_messages()[0], "id": f"y{year}@example.org", "thread": f"y{year}",
+              "date": f"{year}-06-01T00:00:00Z"} for year in range(2001, 2013)]
+    client = create_app(Settings(index_dir=build_index(tmp_path / "years", specs))).test_client()
+    soup = soup_of(client, "/search?q=mandate")
+    bars = soup.select("svg.timeline a")
+    assert len(bars) == 12 and bars[0]["aria-label"] == "2001: 1 hit"
+    assert args_of(bars[0]["href"]) == [("q", "mandate"), ("year", "2001")]
+    assert soup.select_one(".timeline-scale").get_text() == "Hits per year, highest 1"
 
 
 def test_sort_switch(client: FlaskClient) -> None:
@@ -187,16 +207,21 @@ def message_page(soup: BeautifulSoup) -> dict[str, object]:
         "email": text(".email"),
         "date": text("time"),
         "lists": [a.get_text() for a in article.select("a.list")],
-        "original": text(".original"),
+        # Own words come as paragraphs, in one block or in several between quotes.
+        "original": "\n\n".join(p.get_text() for p in article.select(".original p"))
+        or None,
+        # Each quote is a block: the <details> and, beside it, the quoted message's link.
         "quotes": [
-            (d.select_one(".quoted-author").get_text(),
-             unquote(d.select_one("a.quoted-message")["href"]) if d.select_one(
-                 "a.quoted-message") else None,
-             d.select_one(".text").get_text(), d.has_attr("open"))
-            for d in article.select("details.quote")
+            (b.details.select_one(".quoted-author").get_text(),
+             unquote(b.find("a", class_="quoted-message", recursive=False)["href"])
+             if b.find("a", class_="quoted-message", recursive=False) else None,
+             "\n\n".join(p.get_text() for p in b.details.select_one(".text").select("p")),
+             b.details.has_attr("open"))
+            for b in article.select(".quote-block")
         ],
-        "signature": text(".signature"),
-        "footer": text(".footer"),
+        "signature": "\n\n".join(p.get_text() for p in article.select(".signature p"))
+        or None,
+        "footer": "\n\n".join(p.get_text() for p in article.select(".footer p")) or None,
         "prev": unquote(article.select_one("a[rel=prev]")["href"]) if article.select_one(
             "a[rel=prev]") else None,
         "next": unquote(article.select_one("a[rel=next]")["href"]) if article.select_one(
@@ -229,12 +254,15 @@ def test_message_page_original_first_quotes_collapsible_and_linked(client: Flask
         "prev": "/message/root-1@example.org",
         "next": "/message/x?y#z%41 w@example.org",
     }
-    # The original text comes before the quotes in the document.
+    # Quotes with no known place ("at") keep the old layout: own words first, then the
+    # quotes, the depth-2 one inside the depth-1 one it follows.
     article = page.select_one("article.message")
-    order = [c for c in article.find_all(["div", "section"], recursive=False)]
-    assert [c.get("class")[0] for c in order][:2] == ["original", "quotes"]
+    order = article.select_one("section.body").find_all(["div", "details"], recursive=False)
+    assert [c.get("class")[0] for c in order] == ["original", "quote-block"]
+    assert order[1].details.find("div", class_="quote-block").select_one(".quoted-author").get_text() == \
+        "Bertrand de La Chapelle"
     assert article.select_one(".thread-link")["href"] == \
-        "/thread/root-1@example.org?m=a/b%2Bc$d@example.net"
+        "/thread/root-1@example.org?m=a/b%2Bc$d@example.net#current"
 
 
 def test_signature_and_footer_are_set_apart(client: FlaskClient) -> None:
@@ -252,7 +280,7 @@ def test_every_id_round_trips_through_its_link(client: FlaskClient, message_id: 
                 if unquote(a["href"]) == f"/message/{message_id}")
     spec = next(s for s in fixture_messages() if s["id"] == message_id)
     assert soup_of(client, link).select_one("h1").get_text() == spec["subject"]
-    raw = client.get(soup_of(client, link).select_one("p.source a")["href"])
+    raw = client.get(soup_of(client, link).select_one("p.source a.raw")["href"])
     assert raw.status_code == 200 and raw.mimetype == "text/plain"
     assert f"Message-ID: <{message_id}>" in raw.get_data(as_text=True).replace(" at ", "@")
 
@@ -275,22 +303,24 @@ def test_raw_source_is_decoded_text_with_quotes_marked(client: FlaskClient) -> N
 
 def test_thread_page_is_a_tree_with_the_current_message_marked(client: FlaskClient) -> None:
     soup = soup_of(client, "/thread/root-1@example.org?m=a/b%2Bc$d@example.net")
-    rows = [(unquote(li.select_one("a.subject")["href"]).removeprefix("/message/"),
+    rows = [(unquote(li.select_one("a.when")["href"]).removeprefix("/message/"),
              li["class"], li.get("aria-current")) for li in soup.select("ol.tree > li")]
     assert rows == [
         ("root-1@example.org", ["node", "indent-0"], None),
         ("a/b+c$d@example.net", ["node", "indent-1", "current"], "true"),
         ("x?y#z%41 w@example.org", ["node", "indent-2"], None),
     ]
-    nodes = [(n.select_one(".author").get_text(), n.select_one("time").get_text(),
-              n.select_one(".first-line").get_text()) for n in soup.select(".tree .node")]
+    # Every message's own words are on the page; the subject shows once, where it is new.
+    nodes = [(n.select_one(".author").get_text(), n.select_one("time").get_text()[:10],
+              n.select_one(".original p").get_text(), bool(n.select_one("h2.subject")))
+             for n in soup.select(".tree .node")]
     assert nodes == [
-        ("Milton Mueller", "2010-02-18", "The mandate of the IGF ends this year."),
+        ("Milton Mueller", "2010-02-18", "The mandate of the IGF ends this year.", True),
         ("Parminder Jeet Singh", "2010-02-19", "I disagree. Enhanced cooperation is about public "
-         "policy on the Internet, and the renewal of the mandate should say so."),
+         "policy on the Internet, and the renewal of the mandate should say so.", False),
         ("Milton Mueller", "2010-02-20",
          "Public policy is exactly what the governments want to own. Multistakeholder means "
-         "otherwise."),
+         "otherwise.", False),
     ]
     assert soup.select_one("h1").get_text() == "Enhanced cooperation and the IGF"
 

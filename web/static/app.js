@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   var current = -1;
+  // The phone layout hides the facets behind a Filter button only when this script runs.
+  document.documentElement.classList.add("js");
 
   function hits() { return document.querySelectorAll("ol.hits > li.hit"); }
 
@@ -43,8 +45,17 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
-    var section = document.querySelector("section.quotes");
-    if (!section) { return; }
+    var filter = document.querySelector("button.filter-button");
+    var facets = document.getElementById("facets");
+    if (filter && facets) {
+      filter.addEventListener("click", function () {
+        var open = facets.classList.toggle("open");
+        filter.setAttribute("aria-expanded", open ? "true" : "false");
+        filter.textContent = open ? "Hide filters" : "Filter";
+      });
+    }
+    var section = document.querySelector("article.message section.body");
+    if (!section || !section.querySelector("details.quote")) { return; }
     var button = document.createElement("button");
     button.type = "button";
     button.id = "toggle-quotes";
