@@ -305,7 +305,8 @@ def _scan(text: str, tab: Table, mentions: dict[str, None]) -> list[_Hit]:
             if start < reach:
                 break
             if code == _ANCHOR:
-                if start > 0 and text[start - 1].isalnum():
+                # Not inside a word, nor a host name ("https://rfc-7258.example.net").
+                if start > 0 and (text[start - 1].isalnum() or text[start - 2:start] == "//"):
                     continue
                 entry = tab.entries[entry_id]  # type: ignore[index]
                 assert entry.pattern is not None
