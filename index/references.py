@@ -8,7 +8,8 @@ site file (the ``references`` setting).
 Cost: one Aho-Corasick pass (pyahocorasick, a C automaton) per text finds every name,
 acronym, pattern anchor ("rfc", "draft-", "a/res/") and part keyword ("para", "section",
 "§") at once; regular expressions run only at those hits. A message that names nothing
-costs a lowercase, a translate and the automaton scan.
+costs a lowercase and the automaton scan. Word starts are in the keys (see ``_OPENERS``),
+so the automaton reports no hits inside words and the text is never rewritten.
 
 Resolution rules, in order, for a part ("para 76", "Section 74", "§ 4.2"):
 1. followed by "of/in/de/du/del (the/la/l')" and a document: that document;
@@ -42,6 +43,8 @@ SHIPPED = Path(__file__).with_name("references.toml")
 NEAREST = 300
 # How far after a part "and 73 b reads" may continue it.
 CONTINUATION = 400
+# How far either side of a name an address or URL around it is looked for.
+TOKEN = 200
 
 # Part keywords, matched like names (whole words, any case).
 PART_WORDS = (
@@ -51,10 +54,18 @@ PART_WORDS = (
     "articulo", "artículos", "apartado", "sección", "seccion", "alinéa",
 )
 
-# A key that starts with a letter is stored once per character that may open a word (" itu",
-# "(itu", "\"itu"), so the automaton itself refuses hits inside words ("data" holds "ta")
-# and no pass over the text has to rewrite punctuation first. Line ends are spaces.
-_OPENERS = " (\"'“‘«[<*_¿¡"
+# Characters that may open a word: each becomes a space, in the scanned text and in the keys,
+# and a key that starts with a letter starts with a space (" itu"), so the automaton itself
+# refuses hits inside words ("data" holds "ta"). One str.replace per character present: on
+# mail-sized text far cheaper than str.translate, and one small trie instead of one per opener.
+_OPENERS = "\n\xa0(\"'“‘’«[<*_¿¡"
+
+
+def _spaced(text: str) -> str:
+    for char in _OPENERS:
+        if char in text:
+            text = text.replace(char, " ")
+    return text
 
 _NUMBER = r"\d{1,4}(?:\.\d{1,3})*(?:\s?\([a-h]\)(?!\w)|[a-h](?![\w])|\s[b-h](?![\w]))?"
 _PART_NUMBERS = re.compile(
@@ -97,8 +108,9 @@ class Entry:
         return slug(self.id.format(**clean)), self.name.format(**clean)
 
 
-# Automaton values: what a key is, per entry that spells it so.
-_NAME, _ACRONYM, _ABBREVIATION, _ANCHOR, _PART = range(5)
+# Automaton values: what a key is, per entry that spells it so. Codes 1-3 are matched as
+# written (upper case); organisations go straight to the mentions, without a hit object.
+_NAME, _ACRONYM, _ABBREVIATION, _ORG_ACRONYM, _ANCHOR, _PART, _ORG = range(7)
 
 
 @dataclass(slots=True)
@@ -106,22 +118,16 @@ class Table:
     entries: dict[str, Entry]
     automaton: ahocorasick.Automaton = field(repr=False)
 
-    def entry(self, entry_id: str) -> Entry | None:
-        return self.entries.get(entry_id)
-
 
 def _keys(text: str, bounded: bool = True) -> list[str]:
-    """The automaton keys of one spelling: lowercase, straight and curly apostrophes."""
-    low = text.lower()
-    spellings = {low, low.replace("'", "’")}
-    if not bounded or not low[:1].isalnum():
-        return sorted(spellings)
-    return sorted(opener + s for s in spellings for opener in _OPENERS)
+    """The automaton key of one spelling (a list: a spelling could need several)."""
+    key = _spaced(text.lower())
+    return [" " + key if bounded and key[:1].isalnum() else key]
 
 
 def _build(entries: dict[str, Entry]) -> Table:
     automaton = ahocorasick.Automaton()
-    keys: dict[str, list[tuple[int, str | None, str, int]]] = {}
+    keys: dict[str, list[tuple[int, str | None, str, int, bool]]] = {}
 
     def add(text: str, code: int, entry_id: str | None) -> None:
         # Anchors also start after '/' or '.' (".../id/draft-ietf-x.txt"): their boundary is
@@ -134,10 +140,11 @@ def _build(entries: dict[str, Entry]) -> Table:
             keys.setdefault(key, []).append((code, entry_id, text, back, text[-1:].isalnum()))
 
     for entry in entries.values():
+        organisation = entry.section == "organisation"
         for name in entry.names:
-            add(name, _NAME, entry.id)
+            add(name, _ORG if organisation else _NAME, entry.id)
         for acronym in entry.acronyms:
-            add(acronym, _ACRONYM, entry.id)
+            add(acronym, _ORG_ACRONYM if organisation else _ACRONYM, entry.id)
         for abbreviation in entry.abbreviations:
             add(abbreviation, _ABBREVIATION, entry.id)
         if entry.anchor:
@@ -169,6 +176,16 @@ def _entries_from(path: Path) -> list[Entry]:
                 raise ConfigError(f"{where} ({raw['id']}): unknown keys {sorted(unknown)}")
             if bool(raw.get("anchor")) != bool(raw.get("pattern")):
                 raise ConfigError(f"{where} ({raw['id']}): anchor and pattern go together")
+            spellings = {}
+            for key in ("names", "acronyms", "abbreviations"):
+                given = raw.get(key, [])
+                if not isinstance(given, list) or not all(
+                        isinstance(v, str) and v.strip() for v in given):
+                    raise ConfigError(f"{where} ({raw['id']}): {key} must be a list of names")
+                spellings[key] = tuple(v.strip() for v in given)
+            if not raw.get("pattern") and slug(str(raw["id"])) != raw["id"]:
+                raise ConfigError(f"{where}: id {raw['id']!r} is not lowercase letters, digits "
+                                  f"and '-' (try {slug(str(raw['id']))!r})")
             try:
                 pattern = re.compile(raw["pattern"], re.IGNORECASE) if raw.get("pattern") else None
             except re.error as exc:
@@ -176,8 +193,8 @@ def _entries_from(path: Path) -> list[Entry]:
             found.append(Entry(
                 id=str(raw["id"]), name=str(raw.get("name") or raw["id"]), section=section,
                 kind=str(raw.get("kind", "")), url=raw.get("url"),
-                names=tuple(raw.get("names", ())), acronyms=tuple(raw.get("acronyms", ())),
-                abbreviations=tuple(raw.get("abbreviations", ())),
+                names=spellings["names"], acronyms=spellings["acronyms"],
+                abbreviations=spellings["abbreviations"],
                 anchor=str(raw["anchor"]).lower() if raw.get("anchor") else None,
                 pattern=pattern,
             ))
@@ -191,7 +208,8 @@ def _merge(base: dict[str, Entry], extra: list[Entry]) -> dict[str, Entry]:
         old = merged.get(entry.id)
         if old is not None:
             entry = Entry(
-                id=entry.id, name=entry.name or old.name, section=entry.section,
+                id=entry.id, name=old.name if entry.name == entry.id else entry.name,
+                section=entry.section,
                 kind=entry.kind or old.kind, url=entry.url or old.url,
                 names=tuple(dict.fromkeys(old.names + entry.names)),
                 acronyms=tuple(dict.fromkeys(old.acronyms + entry.acronyms)),
@@ -240,21 +258,33 @@ class _Hit:
 
 
 def _in_address(text: str, start: int, stop: int) -> bool:
-    """True inside an address or URL ("<w3c-dist-auth@w3.org>"): a list's name, not a mention."""
-    if stop + 1 < len(text) and text[stop + 1] != " ":
-        left = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start))
-        right = len(text)
-        for space in (" ", "\n"):
-            found = text.find(space, stop)
-            if found != -1:
-                right = min(right, found)
-        token = text[left + 1:right]
-        return "@" in token or "://" in token
-    return False
+    """True inside an address or URL ("<w3c-dist-auth@w3.org>"): a list's name, not a mention.
+
+    Looks at most :data:`TOKEN` characters either way, so a long run without spaces costs
+    no more per hit than a short one.
+    """
+    if stop + 1 >= len(text) or text[stop + 1] == " ":
+        return False
+    low = max(0, start - TOKEN)
+    left = max(text.rfind(" ", low, start), text.rfind("\n", low, start), low - 1)
+    high = min(len(text), stop + TOKEN)
+    right = high
+    for space in (" ", "\n"):
+        found = text.find(space, stop, high)
+        if found != -1:
+            right = min(right, found)
+    token = text[left + 1:right]
+    return "@" in token or "://" in token
 
 
-def _scan(text: str, tab: Table) -> list[_Hit]:
-    """Every recognised span of ``text``, leftmost-longest, not overlapping."""
+def _scan(text: str, tab: Table, mentions: dict[str, None]) -> list[_Hit]:
+    """Every document and part keyword of ``text``, leftmost-longest, not overlapping;
+    the organisations named go into ``mentions``.
+
+    The automaton's own leftmost-longest walk (``iter_long``) drops the keys inside longer
+    ones ("ICANN" in "ICANN Bylaws", "ITU" in "ITU-T") in C; only a pattern's match, which
+    may run past its anchor ("rfc" -> "RFC 2026"), can still cover a later hit.
+    """
     if not text:
         return []
     low = text.lower()
@@ -262,41 +292,45 @@ def _scan(text: str, tab: Table) -> list[_Hit]:
         # A few characters lowercase to two ("İ"); keep offsets the text's.
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     # One leading space so that a key's opener can match before the first word.
-    norm = " " + low.replace("\n", " ").replace("\xa0", " ")
+    norm = " " + _spaced(low)
     size = len(norm)
     hits: list[_Hit] = []
     append = hits.append
-    for end, values in tab.automaton.iter(norm):
+    reach = 0
+    for end, values in tab.automaton.iter_long(norm):
         # norm[end + 1] is text[end], the character after the key.
         after_alnum = end + 1 < size and norm[end + 1].isalnum()
         for code, entry_id, spelled, back, word_end in values:
             start = end - back
+            if start < reach:
+                break
             if code == _ANCHOR:
-                if start > 0 and text[start - 1].isalnum():
+                # Not inside a word, nor a host name ("https://rfc-7258.example.net").
+                if start > 0 and (text[start - 1].isalnum() or text[start - 2:start] == "//"):
                     continue
                 entry = tab.entries[entry_id]  # type: ignore[index]
                 assert entry.pattern is not None
                 match = entry.pattern.match(text, start)
                 if match:
                     resolved, _ = entry.resolve(match.groupdict())
-                    append(_Hit(start, match.end(), _NAME, resolved))
+                    if entry.section == "organisation":
+                        mentions[resolved] = None
+                    else:
+                        append(_Hit(start, match.end(), _NAME, resolved))
+                    reach = match.end()
+                    break
                 continue
             if word_end and after_alnum:
                 continue
-            if code >= _ACRONYM and code != _PART and text[start:end] != spelled:
+            if _ACRONYM <= code <= _ORG_ACRONYM and text[start:end] != spelled:
                 continue
             if end < size - 1 and norm[end + 1] in "-@." and _in_address(text, start, end):
                 continue
-            append(_Hit(start, end, code, entry_id))
-    if len(hits) > 1:
-        hits.sort(key=lambda h: (h.start, h.start - h.end))
-        kept: list[_Hit] = []
-        reach = -1
-        for hit in hits:
-            if hit.start >= reach:
-                kept.append(hit)
-                reach = hit.end
-        hits = kept
+            if code >= _ORG_ACRONYM and code != _PART:
+                mentions[entry_id] = None  # type: ignore[index]
+            else:
+                append(_Hit(start, end, code, entry_id))
+            break
     return hits
 
 
@@ -311,19 +345,13 @@ def _parts(text: str, hit: _Hit) -> tuple[list[str], int]:
     return list(dict.fromkeys(parts)), match.end()
 
 
-def _resolve(text: str, hits: list[_Hit], where: str, valid: set[str], tab: Table,
-             cites: dict[tuple[str, str | None, str], None], mentions: dict[str, None]) -> None:
-    docs: list[_Hit] = []
-    for hit in hits:
-        if hit.code == _PART or hit.entry is None:
-            continue
-        if hit.code == _ABBREVIATION and hit.entry not in valid:
-            continue
-        entry = tab.entries.get(hit.entry)
-        if entry is not None and entry.section == "organisation":
-            mentions[hit.entry] = None
-        else:
-            docs.append(hit)
+def _resolve(text: str, hits: list[_Hit], where: str, valid: set[str],
+             cites: dict[tuple[str, str | None, str], None]) -> None:
+    docs = [h for h in hits if h.code != _PART and (h.code != _ABBREVIATION or h.entry in valid)]
+    if len(docs) == len(hits):
+        for doc in docs:
+            cites.setdefault((doc.entry, None, where), None)  # type: ignore[arg-type]
+        return
     starts = [d.start for d in docs]
     used: set[int] = set()
     for hit in hits:
@@ -345,8 +373,8 @@ def _resolve(text: str, hits: list[_Hit], where: str, valid: set[str], tab: Tabl
             before = bisect_left(starts, hit.start) - 1
             if before >= 0:
                 candidate = docs[before]
-                gap = text[candidate.end:hit.start]
-                if _BEFORE_PART.match(gap) and len(gap) <= 3:
+                if hit.start - candidate.end <= 3 and _BEFORE_PART.match(
+                        text[candidate.end:hit.start]):
                     target = candidate
                     used.add(id(target))
                 elif hit.start - candidate.end <= NEAREST:
@@ -366,15 +394,15 @@ def _resolve(text: str, hits: list[_Hit], where: str, valid: set[str], tab: Tabl
 
 def extract(original: str, quoted: str, tab: Table) -> References:
     """The documents, parts and organisations of one message's own and quoted text."""
-    scans = (("original", original, _scan(original, tab)), ("quoted", quoted, _scan(quoted, tab)))
-    # Documents spelled out somewhere in the message: their abbreviations count.
-    valid = {h.entry for _, _, hits in scans for h in hits
-             if h.code in (_NAME, _ACRONYM) and h.entry is not None}
-    cites: dict[tuple[str, str | None, str], None] = {}
     mentions: dict[str, None] = {}
+    scans = (("original", original, _scan(original, tab, mentions)),
+             ("quoted", quoted, _scan(quoted, tab, mentions)))
+    # Documents spelled out somewhere in the message: their abbreviations count.
+    valid = {h.entry for _, _, hits in scans for h in hits if h.code <= _ACRONYM}
+    cites: dict[tuple[str, str | None, str], None] = {}
     for where, text, hits in scans:
         if hits:
-            _resolve(text, hits, where, valid, tab, cites, mentions)
+            _resolve(text, hits, where, valid, cites)
     return References(
         cites=tuple(Cite(d, p, w) for d, p, w in cites),
         mentions=tuple(sorted(mentions)),

@@ -142,6 +142,8 @@ def test_facet_counts_equal_brute_force(engine: Engine) -> None:
         "month": Counter(d["month"] for d in matched),
         "quoted_author": Counter(v for d in matched for v in d["quoted_author"].split(",") if v),
         "group": Counter(d["group"] for d in matched),
+        "cites": Counter(v for d in matched for v in d.get("cites", "").split(",") if v),
+        "mentions": Counter(v for d in matched for v in d.get("mentions", "").split(",") if v),
     }
     got = {name: Counter({v.value: v.count for v in values if v.count})
            for name, values in found.facets.items()}

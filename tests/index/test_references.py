@@ -161,7 +161,10 @@ def test_site_file_extends_the_shipped_table(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content", ["[[document]]\nname = 'x'\n", "not toml [",
-                                     "[[document]]\nid='x'\nanchor='x'\n"])
+                                     "[[document]]\nid='x'\nanchor='x'\n",
+                                     "[[organisation]]\nid='x'\nnames='ITU'\n",
+                                     "[[organisation]]\nid='Big Org'\n",
+                                     "[[document]]\nid='x'\nanchor='x'\npattern='('\n"])
 def test_bad_site_file_is_a_config_error(tmp_path: Path, content: str) -> None:
     site = tmp_path / "refs.toml"
     site.write_text(content, encoding="utf-8")

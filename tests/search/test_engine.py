@@ -85,6 +85,10 @@ def test_facets_of_a_small_result(engine: Engine) -> None:
         "month": (FacetValue("2010-03", 1, False),),
         "quoted_author": (FacetValue("Milton Mueller", 1, False),),
         "group": (FacetValue("technical community", 1, False),),
+        # The fixture messages cite nothing (the reference facets: tests/search/
+        # test_references_search.py).
+        "cites": (),
+        "mentions": (),
     }
 
 
@@ -161,7 +165,8 @@ def test_no_suggestion_for_known_words(engine: Engine) -> None:
         (SearchRequest(page_size=101), "page size must be between 1 and 100"),
         (SearchRequest(sort="size"), "unknown sort 'size' (use relevance, date, -date)"),
         (SearchRequest(filters={"colour": ("red",)}),
-         "unknown facet 'colour' (facets: author, list, year, month, quoted_author, group)"),
+         "unknown facet 'colour' (facets: author, list, year, month, quoted_author, group, "
+         "cites, mentions)"),
         (SearchRequest(query="g*"), "g* matches too many words"),
     ],
 )

@@ -43,6 +43,9 @@ def facet_values(message: Message) -> dict[str, set[str]]:
         "month": {f"{date.year:04d}-{date.month:02d}"} if date else set(),
         "quoted_author": {q.author.replace(",", " ") for q in message.quotes if q.author},
         "group": {who.group} if who.group else set(),
+        "cites": {v for c in message.cites if c.where == "original"
+                  for v in (c.document, f"{c.document}/{c.part}" if c.part else c.document)},
+        "mentions": set(message.mentions),
     }
 
 
