@@ -122,6 +122,9 @@ _DELSP = re.compile(rb"delsp[ \t]*=[ \t]*\"?yes", re.IGNORECASE)
 
 def declared_flowed(data: bytes) -> tuple[bool, bool]:
     """(format=flowed, DelSp=yes) as a text/plain part's Content-Type of the raw message says."""
+    # A substring test spares the regex scan of the ~90% of messages that never say it.
+    if b"flowed" not in data and b"Flowed" not in data and b"FLOWED" not in data:
+        return False, False
     m = _FLOWED.search(data)
     if m is None:
         return False, False
