@@ -269,10 +269,12 @@ def _mark_stubs(lines: list[_L]) -> list[Attachment]:
     k = 0
     while k < len(lines):
         ln = lines[k]
-        t = ln.text.strip()
         k += 1
-        if ln.kind not in ("text", "signature") or not t:
+        # Every separator and notice ends in "-", "." or "]" (or is "Skipped content ...").
+        if ln.kind not in ("text", "signature") or not ln.text or (
+                ln.text[-1] not in "-.]" and "Skipped" not in ln.text):
             continue
+        t = ln.text.strip()
         if qm.SCRUB_SEPARATOR.match(t):
             ln.kind = "stub"
             continue
@@ -542,7 +544,17 @@ def _signoff(lines: list[_L]) -> str | None:
 
 
 def _join(lines: list[_L]) -> str:
-    return _join_ends(lines)[0]
+    out: list[str] = []
+    blank = False
+    for ln in lines:
+        if ln.kind == "blank" or not ln.text.strip():
+            blank = bool(out)
+            continue
+        if blank:
+            out.append("")
+        out.append(ln.text)
+        blank = False
+    return "\n".join(out)
 
 
 def _join_ends(lines: list[_L]) -> tuple[str, list[int]]:
@@ -570,13 +582,12 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
     quoted: list[_L] = []
     signature: list[_L] = []
     footer: list[_L] = []
-    quotes: list[Quote] = []
+    quotes: list[tuple[str | None, str | None, int, str, int]] = []
     author_at: dict[int, str | None] = {}
     cite_at: dict[int, str | None] = {}
     run: list[_L] = []
     run_depth = 0
-    # Quote -> how many of the author's lines came before it, turned into an offset below.
-    own_before: list[int] = []
+    # How many of the author's lines came before a quote: its offset, once they are joined.
     own_lines = 0
 
     def close_run() -> None:
@@ -585,8 +596,7 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
         if text:
             first_cite = next((x.cite for x in run if x.cite), None)
             cite = first_cite or cite_at.get(run_depth)
-            quotes.append(Quote(author_at.get(run_depth), cite, run_depth, text))
-            own_before.append(own_lines)
+            quotes.append((author_at.get(run_depth), cite, run_depth, text, own_lines))
         run = []
 
     for ln in lines:
@@ -631,14 +641,12 @@ def _assemble(lines: list[_L], signoff: str | None) -> Split:
             target.append(ln if target is dest else _BREAK)
     if run:
         close_run()
-    original_text, ends = _join_ends(original)
-    quotes = [
-        replace(q, at=ends[k - 1] if k else 0) for q, k in zip(quotes, own_before, strict=True)
-    ]
+    original_text, ends = _join_ends(original) if quotes else (_join(original), [])
+    placed = [Quote(a, c, d, t, ends[k - 1] if k else 0) for a, c, d, t, k in quotes]
     return Split(
         original_text=original_text,
         quoted_text=_join(quoted),
-        quotes=tuple(_attribute_excerpts(quotes)),
+        quotes=tuple(_attribute_excerpts(placed)),
         signature=_join(signature),
         footer=_join(footer),
         signoff=signoff,
