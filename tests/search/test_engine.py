@@ -201,6 +201,7 @@ def test_message_view(engine: Engine) -> None:
         "depth": 1,
         "text": "Dear all, marker07 about funding the IGF secretariat through voluntary "
         "contributions.",
+        "at": -1,
         "known": True,
     }]
     assert (shown["author"], shown["email"], shown["group"], shown["lists"], shown["date"],
