@@ -5,7 +5,13 @@ engines index the same words: runs of word characters joined by inner dots (Whoo
 ``\\w+(\\.?\\w+)*``), lowercased, accents folded (``asciifolding`` for Whoosh's accent map),
 words of one character and English stop words dropped, then the original Porter stemmer
 (Lucene's ``porter_stem``, the algorithm of ``whoosh.lang.porter``). Everything it needs is
-in OpenSearch's bundled ``analysis-common`` module.
+in OpenSearch's ``analysis-common`` module (``contrib/opensearch/cluster.sh`` installs it).
+
+Deliberately not here, because the Whoosh backend does not do them and both engines must
+answer the same queries with the same totals (``tests/backends/test_parity.py``): CJK
+bigrams (Whoosh keeps a run of CJK characters as one word) and a light stemmer with
+overrides keeping governance/government apart (Whoosh's Porter stems both to "govern").
+Changing either is one decision for both backends.
 
 Facet and exact fields are ``keyword`` (with a lowercase normalizer where the field table
 says so); stored-only fields are kept in ``_source`` and not indexed.
@@ -27,6 +33,19 @@ STOP_WORDS = (
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "have", "if", "in",
     "is", "it", "may", "not", "of", "on", "or", "tbd", "that", "the", "this", "to", "us", "we",
     "when", "will", "with", "yet", "you", "your",
+)
+
+
+# Java's \w is ASCII unless asked: Python's (Whoosh's) is Unicode, so "在ccwg" is one word.
+_FLAGS = "UNICODE_CHARACTER_CLASS|CASE_INSENSITIVE|UNICODE_CASE"
+# Whoosh drops stop words and one-character words and renumbers the positions after them
+# ("governments of development" holds the phrase "government development"); Lucene's stop
+# and length filters leave a gap instead, and no filter closes it. So the analyzer removes
+# such words before tokenizing, with the tokenizer's own word boundaries: a word starts
+# where no word character (or word character and dot) precedes it and ends where none
+# (or dot and word character) follows. The stop and length filters stay as a net.
+_DROPPED = (
+    r"(?<!\w)(?<!\w\.)(?:" + "|".join(STOP_WORDS) + r"|\w)(?!\w)(?!\.\w)"
 )
 
 
@@ -56,11 +75,20 @@ def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
                 "max_result_window": MAX_RESULT_WINDOW,
             },
             "analysis": {
+                "char_filter": {
+                    "govmail_unpositioned": {
+                        "type": "pattern_replace",
+                        "pattern": _DROPPED,
+                        "replacement": "",
+                        "flags": _FLAGS,
+                    }
+                },
                 "tokenizer": {
                     "govmail_words": {
                         "type": "pattern",
                         "pattern": r"\w+(\.?\w+)*",
                         "group": 0,
+                        "flags": _FLAGS,
                     }
                 },
                 "filter": {
@@ -70,6 +98,7 @@ def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
                 "analyzer": {
                     TEXT_ANALYZER: {
                         "type": "custom",
+                        "char_filter": ["govmail_unpositioned"],
                         "tokenizer": "govmail_words",
                         "filter": [
                             "lowercase", "asciifolding", "govmail_min_length", "govmail_stop",
