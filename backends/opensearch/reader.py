@@ -48,8 +48,10 @@ HIGHLIGHT = {
     "number_of_fragments": 2, "encoder": "default",
     "fields": {"original": {}, "quoted": {}}, "require_field_match": True,
 }
-_SORTS = {"date": [{"date": "asc"}, {"message_id": "asc"}],
-          "-date": [{"date": "desc"}, {"message_id": "asc"}]}
+# Undated messages sort after the newest, as in the Whoosh backend's date column: last
+# oldest-first, first newest-first.
+_SORTS = {"date": [{"date": {"order": "asc", "missing": "_last"}}, {"message_id": "asc"}],
+          "-date": [{"date": {"order": "desc", "missing": "_first"}}, {"message_id": "asc"}]}
 
 
 def _after(sort_values: list[Any] | None) -> dict[str, Any]:

@@ -100,9 +100,9 @@ def ensure_index(client: OpenSearch, settings: Settings) -> None:
 
 
 def generation(client: OpenSearch, index: str) -> int:
-    try:
-        found = client.get(index=meta_index(index), id="generation")
-    except NotFoundError:
+    # ignore=404: a first run has no generation yet, and the client would log the 404.
+    found = client.get(index=meta_index(index), id="generation", ignore=404)
+    if not found.get("found"):
         return 0
     return int(found["_source"]["generation"])
 
