@@ -8,7 +8,8 @@ A run killed with SIGKILL during bulk indexing loses and duplicates nothing once
 because documents are keyed by Message-ID and the catalog commits only after the cluster
 acknowledged.
 
-About 4 minutes on a 2-core machine, most of it the node's restart.
+About 7 minutes on a 2-core machine (both node-loss tests; the SIGKILL one about 1), most
+of it the node restarts.
 """
 
 from __future__ import annotations
