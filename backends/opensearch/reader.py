@@ -145,14 +145,15 @@ class OpenSearchReader:
         skipped = max(0, limit - PAGE_MAX)
         after, total = None, None
         while len(top) < skipped:
-            page = self._search({**body, "size": min(WALK, skipped - len(top)),
-                                 "_source": False, **_after(after)}, **ranked)["hits"]
+            size = min(WALK, skipped - len(top))
+            page = self._search({**body, "size": size, "_source": False, **_after(after)},
+                                **ranked)["hits"]
             total = int(page["total"]["value"])
             for hit in page["hits"]:
                 top.append((hit["sort"][-1], hit["_score"] if sort == "relevance" else None))
-            if len(page["hits"]) < min(WALK, skipped):
+            if len(page["hits"]) < size:
                 break
-            after = page["hits"][-1]["sort"] if page["hits"] else after
+            after = page["hits"][-1]["sort"]
         if len(top) >= skipped:
             shown = {**body, "size": limit - len(top), **_after(after)}
             if limit:
