@@ -8,8 +8,8 @@ A run killed with SIGKILL during bulk indexing loses and duplicates nothing once
 because documents are keyed by Message-ID and the catalog commits only after the cluster
 acknowledged.
 
-About 7 minutes on a 2-core machine (both node-loss tests; the SIGKILL one about 1), most
-of it the node restarts.
+On a 2-core machine the two node-loss tests take 2 minutes (7 under heavy load from other
+jobs), most of it the node restarts; the SIGKILL test about 1 minute.
 """
 
 from __future__ import annotations
