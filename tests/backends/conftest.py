@@ -85,11 +85,10 @@ class Built:
         for engine in self._engines:
             engine.close()
         if self.settings.backend == "opensearch":
-            from backends.opensearch.store import connect, meta_index
+            from backends.opensearch.store import connect, drop
 
             client = connect(self.settings)
-            name = self.settings.opensearch_index
-            client.indices.delete(index=f"{name},{meta_index(name)}", ignore_unavailable=True)
+            drop(client, self.settings.opensearch_index)
             client.close()
 
 

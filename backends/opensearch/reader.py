@@ -1,0 +1,305 @@
+"""The OpenSearch backend's Reader: the same answers as the Whoosh backend, from a cluster.
+
+A match is one search request (query, filters as a ``filter`` clause, sort, size, exact
+total, highlighting of the page); facets are a second request of terms aggregations over
+the same query; stored fields of a page arrive with its hits. The cluster is near-real-
+time: every request sees what the last commit refreshed, so there is no searcher to reopen.
+
+Facet counts are exact: each terms aggregation asks for up to FACET_VALUES buckets with a
+shard_size as large, so no shard drops a value it holds (beyond FACET_VALUES distinct
+values of one facet the smallest are cut, which the web's sidebar never shows anyway).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
+from datetime import datetime, timedelta
+from typing import Any
+
+from opensearchpy import NotFoundError, OpenSearch, RequestError
+
+from backends.opensearch.bulk import doc_id
+from backends.opensearch.mapping import TEXT_ANALYZER, from_source
+from backends.opensearch.store import connect, generation, get_many, scan
+from backends.opensearch.translate import to_dsl
+from core import query as q
+from core.backend import Matched, SnippetParts
+from core.config import Settings
+from core.errors import IndexNotFound, QueryError
+from core.fields import COLUMNS
+
+SNIPPET_CHARS = 240
+FACET_VALUES = 10_000
+# Highlight markers no mail text holds, turned into (text, is_match) parts.
+_OPEN, _CLOSE = "\x02", "\x03"
+_PARTS = re.compile(f"{_OPEN}(.*?){_CLOSE}", re.S)
+_SPACES = re.compile(r"\s+")
+# The largest page the engine shows (max_page_size): the last PAGE_MAX hits of a match
+# arrive with their documents and highlights; the ones before as references only.
+PAGE_MAX = 100
+# Hits per request when walking a match with search_after.
+WALK = 1000
+HIGHLIGHT = {
+    "pre_tags": [_OPEN], "post_tags": [_CLOSE], "fragment_size": SNIPPET_CHARS,
+    "number_of_fragments": 2, "encoder": "default",
+    "fields": {"original": {}, "quoted": {}}, "require_field_match": True,
+}
+# Undated messages sort after the newest, as in the Whoosh backend's date column: last
+# oldest-first, first newest-first.
+_SORTS = {"date": [{"date": {"order": "asc", "missing": "_last"}}, {"message_id": "asc"}],
+          "-date": [{"date": {"order": "desc", "missing": "_first"}}, {"message_id": "asc"}]}
+
+
+def _after(sort_values: list[Any] | None) -> dict[str, Any]:
+    return {"search_after": sort_values} if sort_values else {}
+
+
+def _parts(fragment: str) -> SnippetParts:
+    parts: list[tuple[str, bool]] = []
+    last = 0
+    fragment = _SPACES.sub(" ", fragment).strip()
+    for match in _PARTS.finditer(fragment):
+        if match.start() > last:
+            parts.append((fragment[last : match.start()], False))
+        parts.append((match.group(1), True))
+        last = match.end()
+    if last < len(fragment):
+        parts.append((fragment[last:], False))
+    return tuple(parts)
+
+
+def _lead(text: str) -> SnippetParts:
+    flat = _SPACES.sub(" ", text[: SNIPPET_CHARS * 4]).strip()
+    if len(flat) > SNIPPET_CHARS:
+        cut = flat.rfind(" ", 0, SNIPPET_CHARS)
+        flat = flat[: cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS] + " …"
+    return ((flat, False),) if flat else ()
+
+
+class OpenSearchReader:
+    name = "opensearch"
+
+    def __init__(self, settings: Settings, client: OpenSearch | None = None) -> None:
+        self.settings = settings
+        self.index = settings.opensearch_index
+        self.client = client or connect(settings)
+        if not self.client.indices.exists(index=self.index):
+            raise IndexNotFound(
+                f"no index {self.index!r} on {', '.join(settings.opensearch_url)}; "
+                "build one with `govmail index ARCHIVE`"
+            )
+        self._lock = threading.Lock()
+
+    # ---- lifetime ---------------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        return False
+
+    def pinned(self) -> Any:
+        return nullcontext()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def generation(self) -> int:
+        return generation(self.client, self.index)
+
+    # ---- matching -----------------------------------------------------------------------
+
+    def _body(self, query: q.Node, filters: q.Node | None) -> dict[str, Any]:
+        clause: dict[str, Any] = {"must": [to_dsl(query)]}
+        if filters is not None:
+            clause["filter"] = [to_dsl(filters)]
+        return {"bool": clause}
+
+    def _search(self, body: dict[str, Any], **params: Any) -> dict[str, Any]:
+        try:
+            return self.client.search(index=self.index, body=body, **params)
+        except NotFoundError as exc:
+            raise IndexNotFound(f"no index {self.index!r}") from exc
+
+    def match(
+        self,
+        query: q.Node,
+        filters: q.Node | None,
+        sort: str,
+        limit: int,
+        max_terms: int,
+        memo: dict[str, Any] | None = None,
+    ) -> Matched:
+        self._check_expansion(query, max_terms)
+        dsl = self._body(query, filters)
+        order = _SORTS.get(sort) or ["_score", {"message_id": "asc"}]
+        body: dict[str, Any] = {"query": dsl, "track_total_hits": True, "sort": order}
+        # Ranked: BM25 over the whole index's term statistics, not each shard's, so that a
+        # message scores the same on any number of shards (one extra round trip).
+        ranked = {"search_type": "dfs_query_then_fetch"} if sort == "relevance" else {}
+        top: list[tuple[Any, float | None]] = []
+        cache: dict[str, dict[str, Any]] = {}
+        # The pages before the one shown: references only, walked with search_after (no
+        # from/size window to outgrow, no documents fetched that nobody shows).
+        skipped = max(0, limit - PAGE_MAX)
+        after, total = None, None
+        while len(top) < skipped:
+            size = min(WALK, skipped - len(top))
+            page = self._search({**body, "size": size, "_source": False, **_after(after)},
+                                **ranked)["hits"]
+            total = int(page["total"]["value"])
+            for hit in page["hits"]:
+                top.append((hit["sort"][-1], hit["_score"] if sort == "relevance" else None))
+            if len(page["hits"]) < size:
+                break
+            after = page["hits"][-1]["sort"]
+        if len(top) >= skipped:
+            shown = {**body, "size": limit - len(top), **_after(after)}
+            if limit:
+                shown["highlight"] = HIGHLIGHT
+            page = self._search(shown, **ranked)["hits"]
+            total = int(page["total"]["value"])
+            for hit in page["hits"]:
+                stored = from_source(hit["_source"])
+                if "highlight" in hit:
+                    stored["_highlight"] = hit["highlight"]
+                cache[stored["message_id"]] = stored
+                top.append((stored["message_id"], hit["_score"] if sort == "relevance" else None))
+        return Matched(int(total or 0), top, (dsl, cache))
+
+    def _check_expansion(self, query: q.Node, max_terms: int) -> None:
+        """Prefixes and wildcards that reach more than max_terms words are refused, as the
+        Whoosh backend refuses them (a terms aggregation counts the words they reach)."""
+        for leaf in q.leaves(query):
+            if isinstance(leaf, (q.Prefix, q.Wildcard)):
+                kind = "prefix" if isinstance(leaf, q.Prefix) else "wildcard"
+                value = leaf.text if isinstance(leaf, q.Prefix) else leaf.pattern
+                include = re.escape(value.lower()) + ".*" if kind == "prefix" else None
+                if include is None:
+                    continue
+                body = {"size": 0, "aggs": {"words": {"terms": {
+                    "field": leaf.field, "include": include, "size": max_terms + 1}}}}
+                try:
+                    buckets = self._search(body)["aggregations"]["words"]["buckets"]
+                except RequestError:  # text fields have no doc values: nothing to count here
+                    continue
+                if len(buckets) > max_terms:
+                    raise QueryError(
+                        f"{value}* matches too many words (more than {max_terms}); "
+                        "make it longer"
+                    )
+
+    def matching(self, query: q.Node, limit: int | None = None) -> Matched:
+        dsl = self._body(query, None)
+        body = {"query": dsl, "track_total_hits": True,
+                "sort": [{"date": "asc"}, {"message_id": "asc"}]}
+        cache: dict[str, dict[str, Any]] = {}
+        after, total = None, 0
+        while True:
+            size = WALK if limit is None else min(WALK, limit - len(cache))
+            page = self._search({**body, "size": size, **_after(after)})["hits"]
+            total = int(page["total"]["value"])
+            for hit in page["hits"]:
+                stored = from_source(hit["_source"])
+                cache[stored["message_id"]] = stored
+            if len(page["hits"]) < size or size == 0:
+                break
+            after = page["hits"][-1]["sort"]
+        return Matched(total, [(m, None) for m in cache], (dsl, cache))
+
+    def count(self, matched: Matched, names: Iterable[str]) -> dict[str, Counter[str]]:
+        dsl, _ = matched.handle
+        names = tuple(names)
+        aggs = {name: {"terms": {"field": COLUMNS[name], "size": FACET_VALUES,
+                                 "shard_size": FACET_VALUES}} for name in names}
+        found = self._search({"query": dsl, "size": 0, "aggs": aggs})["aggregations"]
+        return {name: Counter({b["key"]: b["doc_count"] for b in found[name]["buckets"]})
+                for name in names}
+
+    # ---- documents ------------------------------------------------------------------------
+
+    def stored(self, matched: Matched, ref: Any) -> dict[str, Any]:
+        _, cache = matched.handle
+        if ref not in cache:
+            cache.update(get_many(self.client, self.index, [ref]))
+        return cache[ref]
+
+    def get(self, message_id: str) -> dict[str, Any] | None:
+        return get_many(self.client, self.index, [message_id]).get(message_id)
+
+    def has(self, message_ids: Iterable[str]) -> set[str]:
+        keys = {doc_id(m): m for m in message_ids}
+        if not keys:
+            return set()
+        docs = self.client.mget(index=self.index, body={"ids": list(keys)}, _source=False)["docs"]
+        return {keys[d["_id"]] for d in docs if d.get("found")}
+
+    def documents(self) -> Iterator[dict[str, Any]]:
+        return scan(self.client, self.index)
+
+    def doc_count(self) -> int:
+        return int(self.client.count(index=self.index)["count"])
+
+    def size_bytes(self) -> int:
+        stats = self.client.indices.stats(index=self.index, metric="store")
+        return int(stats["_all"]["primaries"]["store"]["size_in_bytes"])
+
+    # ---- text ----------------------------------------------------------------------------
+
+    def highlight_words(self, query: q.Node) -> dict[str, set[str]]:
+        # The cluster highlights the page in the same request (see match).
+        return {}
+
+    def snippet(
+        self, stored: dict[str, Any], words: dict[str, set[str]], wanted: bool
+    ) -> tuple[SnippetParts, str]:
+        found = stored.get("_highlight") or {}
+        if wanted:
+            for field in ("original", "quoted"):
+                fragments = found.get(field)
+                if fragments:
+                    parts: list[tuple[str, bool]] = []
+                    for number, fragment in enumerate(fragments):
+                        if number:
+                            parts.append((" … ", False))
+                        parts.extend(_parts(fragment))
+                    return tuple(parts), field
+        return _lead(stored.get("original") or ""), "original"
+
+    def index_forms(self, word: str) -> list[str]:
+        found = self.client.indices.analyze(
+            index=self.index, body={"analyzer": TEXT_ANALYZER, "text": word})
+        return [t["token"] for t in found["tokens"]]
+
+    def known(self, fields: Iterable[str], form: str) -> bool:
+        should = [{"term": {f: form}} for f in fields]
+        body = {"query": {"bool": {"should": should, "minimum_should_match": 1}}}
+        return bool(self.client.count(index=self.index, body=body)["count"])
+
+    def nearest(self, field: str, form: str) -> str | None:
+        body = {"size": 0, "suggest": {"word": {"text": form, "term": {
+            "field": field, "suggest_mode": "missing", "prefix_length": 1,
+            "max_edits": 2, "size": 1}}}}
+        found = self._search(body)["suggest"]["word"]
+        options = found[0]["options"] if found else []
+        return options[0]["text"] if options and options[0]["text"] != form else None
+
+    def more_like(self, message_id: str, limit: int) -> list[tuple[dict[str, Any], float]]:
+        body = {"size": limit, "query": {"bool": {
+            "must": [{"more_like_this": {"fields": ["subject", "original"],
+                                         "like": [{"_index": self.index, "_id": doc_id(message_id)}],
+                                         "min_term_freq": 1, "min_doc_freq": 1}}],
+            "must_not": [{"ids": {"values": [doc_id(message_id)]}}]}}}
+        hits = self._search(body)["hits"]["hits"]
+        return [(from_source(h["_source"]), h["_score"]) for h in hits]
+
+    def date_edge(self, month: str, last: bool) -> datetime | None:
+        year, number = int(month[:4]), int(month[5:7])
+        start = datetime(year, number, 1)
+        end = datetime(year + number // 12, number % 12 + 1, 1) - timedelta(microseconds=1)
+        body = {"size": 1, "query": {"range": {"date": {"gte": start.isoformat(),
+                                                        "lte": end.isoformat()}}},
+                "sort": [{"date": "desc" if last else "asc"}]}
+        hits = self._search(body)["hits"]["hits"]
+        return from_source(hits[0]["_source"]).get("date") if hits else None
