@@ -57,3 +57,9 @@ class MessageError(GovmailError):
 
 class ConfigError(GovmailError):
     """A configuration file or value that makes no sense."""
+
+
+class IndexFormatError(GovmailError):
+    """An index built by another version of the text analysis: rebuild it, never mix the two."""
+
+    exit_status = 2

@@ -23,13 +23,17 @@ from whoosh import collectors, highlight
 from whoosh import index as windex
 from whoosh import query as wq
 
+from analysis import ANALYSIS_VERSION
+from analysis.stem import stemmable, stemmers
+from analysis.text import tokenize
 from backends.whoosh import matching, patches
 from backends.whoosh.columns import FacetCounter
-from backends.whoosh.schema import TEXT_ANALYZER
+from backends.whoosh.schema import analysis_version
 from backends.whoosh.translate import check_expansion, expanded_terms, to_whoosh
 from core import query as q
 from core.backend import Matched, SnippetParts
 from core.errors import IndexNotFound
+from core.fields import STEMMED
 
 SNIPPET_CHARS = 240
 HIGHLIGHT_CHARS = 50_000
@@ -147,6 +151,21 @@ class WhooshReader:
         self._lock = threading.RLock()
         self._facets = FacetCounter()
         self._segments = matching.match_cache()
+        self._schema = self._index.schema
+        self._current = analysis_version(self._schema) == ANALYSIS_VERSION
+        self._analyzer = self._schema["original"].analyzer
+        self._languages = self._read_languages()
+
+    def _read_languages(self) -> tuple[str, ...]:
+        """The languages the index holds: a query word is given their stems."""
+        reader = self._searcher.reader()
+        if "lang" not in self._schema:
+            return ()
+        return tuple(sorted(b.decode("utf-8") if isinstance(b, bytes) else b
+                            for b in reader.lexicon("lang")))
+
+    def _translate(self, query: q.Node) -> wq.Query:
+        return to_whoosh(query, self._schema, self._languages)
 
     # ---- lifetime ----------------------------------------------------------------
 
@@ -160,6 +179,7 @@ class WhooshReader:
             # Facet columns survive the reopen: they are cached by segment id.
             old, self._searcher = self._searcher, self._index.searcher()
             old.close()
+            self._languages = self._read_languages()
             return True
 
     def pinned(self) -> threading.RLock:
@@ -185,8 +205,8 @@ class WhooshReader:
         memo: dict[str, Any] | None = None,
     ) -> Matched:
         """Every match of query AND filters, and the best `limit` by score or date."""
-        wquery = to_whoosh(query)
-        wfilters = to_whoosh(filters) if filters is not None else None
+        wquery = self._translate(query)
+        wfilters = self._translate(filters) if filters is not None else None
         with self._lock:
             searcher = self._searcher
             check_expansion(wquery, searcher.reader(), max_terms)
@@ -233,7 +253,7 @@ class WhooshReader:
 
     def matching(self, query: q.Node, limit: int | None = None) -> Matched:
         """Every document of a query, unranked (views: a thread, an author's messages)."""
-        wquery = to_whoosh(query)
+        wquery = self._translate(query)
         with self._lock:
             searcher = self._searcher
             docnums = sorted(searcher.docs_for_query(wquery))
@@ -274,7 +294,7 @@ class WhooshReader:
     # ---- text ------------------------------------------------------------------------
 
     def highlight_words(self, query: q.Node) -> dict[str, set[str]]:
-        wquery = to_whoosh(query)
+        wquery = self._translate(query)
         with self._lock:
             return expanded_terms(wquery, self._searcher.reader())
 
@@ -291,18 +311,30 @@ class WhooshReader:
             # A match past HIGHLIGHT_CHARS is not shown: re-analysing a whole huge message
             # for each page would cost more than the search.
             text = (stored.get(field) or "")[:HIGHLIGHT_CHARS]
+            stems = words.get(STEMMED.get(field, ""))
+            if stems and text:
+                terms = (terms or set()) | self._stem_matches(text, stems, stored.get("lang"))
             if not terms or not text:
                 continue
+            # Index mode: a URL's host labels and an address's parts are highlighted too.
             parts = highlight.highlight(
-                text, terms, TEXT_ANALYZER, fragmenter, _PartsFormatter(), top=2
+                text, terms, self._analyzer, fragmenter, _PartsFormatter(), top=2,
+                mode="index" if self._current else "query",
             )
             if parts and any(hit for _, hit in parts):
                 return parts, field
         return lead(original), "original"
 
+    @staticmethod
+    def _stem_matches(text: str, stems: set[str], lang: str | None) -> set[str]:
+        """The words of a text that matched by their stem only, to highlight them too."""
+        stem = stemmers().stem
+        return {t.text for t in tokenize(text, query=True)
+                if stemmable(t.text, t.kind) and stem(t.text, lang) in stems}
+
     def index_forms(self, word: str) -> list[str]:
-        """What a typed word becomes in the index (its stems), for "did you mean"."""
-        return [t.text for t in TEXT_ANALYZER(word)]
+        """What a typed word becomes in the index's text fields, for "did you mean"."""
+        return [t.text for t in self._analyzer(word, mode="query")]
 
     def known(self, fields: Iterable[str], form: str) -> bool:
         with self._lock:

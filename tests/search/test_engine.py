@@ -85,6 +85,7 @@ def test_facets_of_a_small_result(engine: Engine) -> None:
         "month": (FacetValue("2010-03", 1, False),),
         "quoted_author": (FacetValue("Milton Mueller", 1, False),),
         "group": (FacetValue("technical community", 1, False),),
+        "lang": (FacetValue("en", 1, False),),
     }
 
 
@@ -141,7 +142,7 @@ def test_hit_fields(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("query", "suggestion"),
-    [("dnssex", "dnssec"), ("verisgn", "verisign"), ("secretriat fundng", "secretariat fund")],
+    [("dnssex", "dnssec"), ("verisgn", "verisign"), ("secretriat fundng", "secretariat funding")],
 )
 def test_did_you_mean(engine: Engine, query: str, suggestion: str) -> None:
     results = engine.search(SearchRequest(query=query))
@@ -161,7 +162,7 @@ def test_no_suggestion_for_known_words(engine: Engine) -> None:
         (SearchRequest(page_size=101), "page size must be between 1 and 100"),
         (SearchRequest(sort="size"), "unknown sort 'size' (use relevance, date, -date)"),
         (SearchRequest(filters={"colour": ("red",)}),
-         "unknown facet 'colour' (facets: author, list, year, month, quoted_author, group)"),
+         "unknown facet 'colour' (facets: author, list, year, month, quoted_author, group, lang)"),
         (SearchRequest(query="g*"), "g* matches too many words"),
     ],
 )

@@ -33,6 +33,8 @@ def test_old_index_answers_as_it_did(engine: Engine, case: dict) -> None:
     assert found.total == case["total"]
     assert [hit.message_id for hit in found.hits] == case["ids"]
     facets = {k: [[v.value, v.count] for v in values] for k, values in found.facets.items()}
+    # A facet added since (lang) is empty on an index built before it.
+    facets = {k: v for k, v in facets.items() if k in case["facets"] or v}
     assert facets == case["facets"]
 
 
