@@ -25,7 +25,6 @@ from whoosh import query as wq
 
 from analysis import ANALYSIS_VERSION
 from analysis.stem import stemmable, stemmers
-from analysis.text import tokenize
 from backends.whoosh import matching, patches
 from backends.whoosh.columns import FacetCounter
 from backends.whoosh.schema import analysis_version
@@ -132,6 +131,34 @@ class _CountingTopCollector(collectors.ScoredCollector):
     def results(self) -> Any:
         ranked = sorted(self.items, reverse=True)
         return self._results([(score, -docnum) for score, docnum in ranked], docset=self.docset)
+
+
+# The text a token of a highlighted field takes when it matched by its stem only.
+_STEM_MATCH = "\x00stem"
+
+
+class _StemMarking:
+    """The field's analyzer for the highlighter, with words that match by stem marked.
+
+    A word is stemmed only when it starts like one of the matched stems (Snowball stems
+    are prefixes of their words, vocabulary.toml's too), so a 50,000-character message
+    costs a few stems, not one a word.
+    """
+
+    def __init__(self, analyzer: Any, stems: set[str], lang: str | None) -> None:
+        self._analyzer = analyzer
+        self._stems = stems
+        self._lang = lang
+        self._heads = {s.partition(":")[2][:3] for s in stems}
+
+    def __call__(self, text: str, **options: Any) -> Iterator[Any]:
+        stem = stemmers().stem
+        heads, stems, lang = self._heads, self._stems, self._lang
+        for token in self._analyzer(text, **options):
+            word = token.text
+            if word[:3] in heads and stemmable(word, "word") and stem(word, lang) in stems:
+                token.text = _STEM_MATCH
+            yield token
 
 
 class WhooshReader:
@@ -312,25 +339,20 @@ class WhooshReader:
             # for each page would cost more than the search.
             text = (stored.get(field) or "")[:HIGHLIGHT_CHARS]
             stems = words.get(STEMMED.get(field, ""))
-            if stems and text:
-                terms = (terms or set()) | self._stem_matches(text, stems, stored.get("lang"))
-            if not terms or not text:
+            if not (terms or stems) or not text:
                 continue
+            analyzer = self._analyzer
+            if stems:
+                analyzer = _StemMarking(analyzer, stems, stored.get("lang"))
+                terms = {*(terms or ()), _STEM_MATCH}
             # Index mode: a URL's host labels and an address's parts are highlighted too.
             parts = highlight.highlight(
-                text, terms, self._analyzer, fragmenter, _PartsFormatter(), top=2,
+                text, terms, analyzer, fragmenter, _PartsFormatter(), top=2,
                 mode="index" if self._current else "query",
             )
             if parts and any(hit for _, hit in parts):
                 return parts, field
         return lead(original), "original"
-
-    @staticmethod
-    def _stem_matches(text: str, stems: set[str], lang: str | None) -> set[str]:
-        """The words of a text that matched by their stem only, to highlight them too."""
-        stem = stemmers().stem
-        return {t.text for t in tokenize(text, query=True)
-                if stemmable(t.text, t.kind) and stem(t.text, lang) in stems}
 
     def index_forms(self, word: str) -> list[str]:
         """What a typed word becomes in the index's text fields, for "did you mean"."""

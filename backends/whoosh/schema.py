@@ -188,18 +188,21 @@ class ExactAnalyzer(Analyzer):
                 start_char, start_char + len(value)
             yield t
             return
-        for found in analysis_text.tokenize(value, query=mode == "query",
-                                            keep_stops=not removestops):
-            t.text = found.text
-            t.stopped = found.stopped
-            t.boost = 1.0
+        if mode == "index" and removestops:
+            found = iter(analysis_text.indexed_rows(value))
+        else:
+            found = analysis_text.rows(value, query=mode == "query", keep_stops=not removestops)
+        t.boost = 1.0
+        for text, pos, start, end, _kind, stopped in found:
+            t.text = text
+            t.stopped = stopped
             if keeporiginal:
-                t.original = value[found.start:found.end]
+                t.original = value[start:end]
             if positions:
-                t.pos = start_pos + found.pos
+                t.pos = start_pos + pos
             if chars:
-                t.startchar = start_char + found.start
-                t.endchar = start_char + found.end
+                t.startchar = start_char + start
+                t.endchar = start_char + end
             yield t
 
 
@@ -231,11 +234,11 @@ class StemAnalyzer(Analyzer):
             lang, _, text = value[1:].partition(_TAG)
         stem = stemmers().stem
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for found in analysis_text.tokenize(text or "", query=True):
-            if stemmable(found.text, found.kind):
-                t.text = stem(found.text, lang)
-                t.boost = 1.0
-                t.stopped = False
+        t.boost = 1.0
+        t.stopped = False
+        for word, _pos, _start, _end, kind, _stopped in analysis_text.indexed_rows(text or ""):
+            if stemmable(word, kind):
+                t.text = stem(word, lang)
                 yield t
 
 
