@@ -169,7 +169,9 @@ class WhooshStore:
                 raise IndexFormatError(
                     f"the index at {self.index_dir} was built with text analysis version "
                     f"{version} and this govmail writes version {ANALYSIS_VERSION}; "
-                    "run `govmail rebuild` to re-index it (searching it still works)"
+                    "rebuild it: move the directory aside and index the sources into a new "
+                    "one (`govmail index`, or `govmail reindex` for the configured sources); "
+                    "searching the old one still works"
                 )
             self._add_new_fields()
         else:

@@ -142,6 +142,7 @@ def test_facet_counts_equal_brute_force(engine: Engine) -> None:
         "month": Counter(d["month"] for d in matched),
         "quoted_author": Counter(v for d in matched for v in d["quoted_author"].split(",") if v),
         "group": Counter(d["group"] for d in matched),
+        "lang": Counter(d["lang"] for d in matched),
     }
     got = {name: Counter({v.value: v.count for v in values if v.count})
            for name, values in found.facets.items()}
