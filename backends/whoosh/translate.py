@@ -73,10 +73,10 @@ class _Context:
             if len(found) != 1:
                 return _phrase(field, [t.text for t in found], 1, node.boost)
             word = found[0]
-            exact = wq.Term(field, word.text, boost=node.boost * EXACT_BOOST)
             sub = STEMMED.get(field)
             if sub is None or sub not in self.schema or not stemmable(word.text, word.kind):
-                return exact
+                return wq.Term(field, word.text, boost=node.boost)
+            exact = wq.Term(field, word.text, boost=node.boost * EXACT_BOOST)
             stems = [wq.Term(sub, s, boost=node.boost)
                      for s in stemmers().stems(word.text, self.languages)]
             return wq.Or([exact, *stems])
