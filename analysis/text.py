@@ -197,13 +197,14 @@ def rows(text: str, *, query: bool = False, keep_stops: bool = False) -> list[Ro
                 pos += 1
                 continue
             # url or host[/path]
-            body = stripped.split("://", 1)[1] if "://" in stripped else stripped
+            scheme, _, body = stripped.rpartition("://")
             host, slash, path = body.partition("/")
             host = fold(host.split("@")[-1].split(":")[0]).strip(".")
             if host:
                 append((host, pos, start, end, "host", False))
                 if not query:
-                    for extra in _host_extras(host):
+                    # The scheme too: a pasted "https x.org" (punctuation dropped) finds it.
+                    for extra in (*_host_extras(host), *([fold(scheme)] if scheme else [])):
                         append((extra, pos, start, end, "extra", False))
                 pos += 1
             if slash:

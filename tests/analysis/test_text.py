@@ -47,7 +47,7 @@ def test_kana_and_hangul_runs() -> None:
 def test_url_parts_are_extra_tokens_at_the_host_position() -> None:
     tokens = list(tokenize("See https://www.icann.org/resources/pages/bylaws-2016, thanks"))
     texts = [t.text for t in tokens]
-    assert {"www.icann.org", "icann.org", "icann", "org", "www", "resources", "pages",
+    assert {"www.icann.org", "icann.org", "icann", "org", "www", "https", "resources", "pages",
             "bylaws", "2016"} <= set(texts)
     host = next(t for t in tokens if t.text == "www.icann.org")
     assert {t.pos for t in tokens if t.kind == "extra"} == {host.pos}
