@@ -71,3 +71,9 @@ class IndexDamaged(GovmailError):
     """An index or catalog file is damaged: ``govmail check`` says which, ``rebuild`` repairs."""
 
     exit_status = 6
+
+
+class IndexFormatError(GovmailError):
+    """An index built by another version of the text analysis: rebuild it, never mix the two."""
+
+    exit_status = 2

@@ -48,6 +48,9 @@ class Field:
     # keyword fields: how a query value becomes an index value ("reference": through
     # core.refkeys.query_key, so `cites:"Tunis Agenda 76"` means tunis-agenda/76).
     normalize: str | None = None
+    # text fields: also indexed as language-tagged stems in a sub-field (STEMMED), so a
+    # word matches its exact form (ranked higher) or its stem; names are never stemmed.
+    stems: bool = False
 
     @property
     def multi_valued(self) -> bool:
@@ -75,12 +78,12 @@ FIELDS: tuple[Field, ...] = (
     Field("date", "date", "date in UTC", ("date",)),
     Field("year", "id", "year, e.g. 2010", facet="year", facet_label="Year"),
     Field("month", "id", "month, e.g. 2010-02", facet="month", facet_label="Month"),
-    Field("subject", "text", "subject", ("subject",), boost=2.0),
+    Field("subject", "text", "subject", ("subject",), boost=2.0, stems=True),
     Field("subject_normalized", "id", "subject without Re:/Fwd:/[list]"),
-    Field("original", "text", "the author's own words (default field)"),
-    Field("quoted", "text", "quoted text, every depth", ("quoted",)),
+    Field("original", "text", "the author's own words (default field)", stems=True),
+    Field("quoted", "text", "quoted text, every depth", ("quoted",), stems=True),
     Field(
-        "quoted_author", "keyword", "authors quoted by the message", ("quotes",),
+        "quoted_author", "keyword", "authors quoted by the message",
         facet="quoted_author", facet_label="Quoted author",
     ),
     Field(
@@ -97,6 +100,12 @@ FIELDS: tuple[Field, ...] = (
         ("mentions",), facet="mentions", facet_label="Organisation", lowercase=True,
         normalize="reference",
     ),
+    Field(
+        "quoted_author_text", "text", "names of the quoted authors, for quotes: (any case)",
+        ("quotes",), stored=False,
+    ),
+    Field("lang", "id", "language of the author's own words (ISO 639-1, und when unsure)",
+          ("lang",), facet="lang", facet_label="Language"),
     Field("signature", "text", "signature"),
     Field("footer", "blob", "list footer"),
     Field("in_reply_to", "id", "In-Reply-To"),
@@ -113,7 +122,9 @@ FIELDS: tuple[Field, ...] = (
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
 # The order the sidebar, the JSON and the CLI show facets in.
-_FACET_ORDER = ("author", "list", "year", "month", "quoted_author", "group", "cites", "mentions")
+_FACET_ORDER = (
+    "author", "list", "year", "month", "quoted_author", "group", "cites", "mentions", "lang",
+)
 # Facet name -> field name.
 FACETS: dict[str, str] = {
     facet: f.name for facet in _FACET_ORDER for f in FIELDS if f.facet == facet
@@ -131,6 +142,8 @@ DEFAULT_FIELDS: tuple[str, ...] = ("original", "subject")
 QUOTED_DEFAULT_FIELDS: tuple[str, ...] = (*DEFAULT_FIELDS, "quoted")
 ALL_FIELDS: tuple[str, ...] = ("original", "quoted", "subject")
 TEXT_FIELDS: frozenset[str] = frozenset(f.name for f in FIELDS if f.kind == "text")
+# Text field -> its stem sub-field (an engine may keep it as it likes; Whoosh: a field).
+STEMMED: dict[str, str] = {f.name: f"{f.name}_stem" for f in FIELDS if f.stems}
 STORED_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.stored)
 
 # Query prefix -> field name. `all` is the query language's own (search/query.py).

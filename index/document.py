@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC
 
+from analysis.lang import detect
 from core.records import Message
 from index.references import values as cite_values
 
@@ -54,6 +55,10 @@ def to_document(
         "original": message.original_text,
         "quoted": message.quoted_text,
         "quoted_author": ",".join(a.replace(",", " ") for a in quoted_authors),
+        # One name a line: quotes:"kurt hornik" matches a name, in any case.
+        "quoted_author_text": "\n".join(quoted_authors),
+        # The language of the author's own words, which the stemmer of their text follows.
+        "lang": detect(f"{message.subject or ''}\n{message.original_text or ''}"),
         "signature": message.signature,
         "footer": message.footer,
         "references": " ".join(message.references),

@@ -205,6 +205,13 @@ def _word(text: str, field: str | None, defaults: tuple[str, ...], boost: float)
             return q.Every(boost=boost)
         return q.Every(field, boost=boost)
     if "*" in text or "?" in text:
+        if text[0] in "*?":
+            # A leading wildcard reads the whole vocabulary of every field it reaches,
+            # whatever the bound on what it matches; refused as the README says.
+            raise QueryError(
+                f"a word cannot begin with a wildcard: {text} "
+                "(write at least one letter before * or ?)"
+            )
         stem = text[:-1]
         if text.endswith("*") and "*" not in stem and "?" not in stem:
             return _spread(lambda f: q.Prefix(f, stem, boost), field, defaults)

@@ -23,13 +23,16 @@ from whoosh import collectors, highlight
 from whoosh import index as windex
 from whoosh import query as wq
 
+from analysis import ANALYSIS_VERSION
+from analysis.stem import stemmable, stemmers
 from backends.whoosh import matching, patches
 from backends.whoosh.columns import FacetCounter
-from backends.whoosh.schema import TEXT_ANALYZER
+from backends.whoosh.schema import analysis_version
 from backends.whoosh.translate import check_expansion, expanded_terms, to_whoosh
 from core import query as q
 from core.backend import Matched, SnippetParts
 from core.errors import IndexNotFound
+from core.fields import STEMMED
 
 SNIPPET_CHARS = 240
 HIGHLIGHT_CHARS = 50_000
@@ -130,6 +133,34 @@ class _CountingTopCollector(collectors.ScoredCollector):
         return self._results([(score, -docnum) for score, docnum in ranked], docset=self.docset)
 
 
+# The text a token of a highlighted field takes when it matched by its stem only.
+_STEM_MATCH = "\x00stem"
+
+
+class _StemMarking:
+    """The field's analyzer for the highlighter, with words that match by stem marked.
+
+    A word is stemmed only when it starts like one of the matched stems (Snowball stems
+    are prefixes of their words, vocabulary.toml's too), so a 50,000-character message
+    costs a few stems, not one a word.
+    """
+
+    def __init__(self, analyzer: Any, stems: set[str], lang: str | None) -> None:
+        self._analyzer = analyzer
+        self._stems = stems
+        self._lang = lang
+        self._heads = {s.partition(":")[2][:3] for s in stems}
+
+    def __call__(self, text: str, **options: Any) -> Iterator[Any]:
+        stem = stemmers().stem
+        heads, stems, lang = self._heads, self._stems, self._lang
+        for token in self._analyzer(text, **options):
+            word = token.text
+            if word[:3] in heads and stemmable(word, "word") and stem(word, lang) in stems:
+                token.text = _STEM_MATCH
+            yield token
+
+
 class WhooshReader:
     """Opened once per process; every method is safe to call from several threads."""
 
@@ -147,6 +178,21 @@ class WhooshReader:
         self._lock = threading.RLock()
         self._facets = FacetCounter(self.index_dir)
         self._segments = matching.match_cache()
+        self._schema = self._index.schema
+        self._current = analysis_version(self._schema) == ANALYSIS_VERSION
+        self._analyzer = self._schema["original"].analyzer
+        self._languages = self._read_languages()
+
+    def _read_languages(self) -> tuple[str, ...]:
+        """The languages the index holds: a query word is given their stems."""
+        reader = self._searcher.reader()
+        if "lang" not in self._schema:
+            return ()
+        return tuple(sorted(b.decode("utf-8") if isinstance(b, bytes) else b
+                            for b in reader.lexicon("lang")))
+
+    def _translate(self, query: q.Node) -> wq.Query:
+        return to_whoosh(query, self._schema, self._languages)
 
     # ---- lifetime ----------------------------------------------------------------
 
@@ -160,6 +206,7 @@ class WhooshReader:
             # Facet columns survive the reopen: they are cached by segment id.
             old, self._searcher = self._searcher, self._index.searcher()
             old.close()
+            self._languages = self._read_languages()
             return True
 
     def pinned(self) -> threading.RLock:
@@ -185,8 +232,8 @@ class WhooshReader:
         memo: dict[str, Any] | None = None,
     ) -> Matched:
         """Every match of query AND filters, and the best `limit` by score or date."""
-        wquery = to_whoosh(query)
-        wfilters = to_whoosh(filters) if filters is not None else None
+        wquery = self._translate(query)
+        wfilters = self._translate(filters) if filters is not None else None
         with self._lock:
             searcher = self._searcher
             check_expansion(wquery, searcher.reader(), max_terms)
@@ -237,7 +284,7 @@ class WhooshReader:
 
     def matching(self, query: q.Node, limit: int | None = None) -> Matched:
         """Every document of a query, unranked (views: a thread, an author's messages)."""
-        wquery = to_whoosh(query)
+        wquery = self._translate(query)
         with self._lock:
             searcher = self._searcher
             docnums = sorted(searcher.docs_for_query(wquery))
@@ -278,7 +325,7 @@ class WhooshReader:
     # ---- text ------------------------------------------------------------------------
 
     def highlight_words(self, query: q.Node) -> dict[str, set[str]]:
-        wquery = to_whoosh(query)
+        wquery = self._translate(query)
         with self._lock:
             return expanded_terms(wquery, self._searcher.reader())
 
@@ -295,18 +342,25 @@ class WhooshReader:
             # A match past HIGHLIGHT_CHARS is not shown: re-analysing a whole huge message
             # for each page would cost more than the search.
             text = (stored.get(field) or "")[:HIGHLIGHT_CHARS]
-            if not terms or not text:
+            stems = words.get(STEMMED.get(field, ""))
+            if not (terms or stems) or not text:
                 continue
+            analyzer = self._analyzer
+            if stems:
+                analyzer = _StemMarking(analyzer, stems, stored.get("lang"))
+                terms = {*(terms or ()), _STEM_MATCH}
+            # Index mode: a URL's host labels and an address's parts are highlighted too.
             parts = highlight.highlight(
-                text, terms, TEXT_ANALYZER, fragmenter, _PartsFormatter(), top=2
+                text, terms, analyzer, fragmenter, _PartsFormatter(), top=2,
+                mode="index" if self._current else "query",
             )
             if parts and any(hit for _, hit in parts):
                 return parts, field
         return lead(original), "original"
 
     def index_forms(self, word: str) -> list[str]:
-        """What a typed word becomes in the index (its stems), for "did you mean"."""
-        return [t.text for t in TEXT_ANALYZER(word)]
+        """What a typed word becomes in the index's text fields, for "did you mean"."""
+        return [t.text for t in self._analyzer(word, mode="query")]
 
     def known(self, fields: Iterable[str], form: str) -> bool:
         with self._lock:

@@ -26,11 +26,18 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
+from analysis import ANALYSIS_VERSION
 from backends.whoosh import patches
 from backends.whoosh.columns import CACHE_SUFFIX, write_column_caches
-from backends.whoosh.schema import SCHEMA, index_codec, whoosh_field
-from core.errors import WriterFailed
-from core.fields import BY_NAME
+from backends.whoosh.schema import (
+    SCHEMA,
+    analysis_version,
+    build_schema,
+    index_codec,
+    language_tagged,
+)
+from core.errors import IndexFormatError, WriterFailed
+from core.fields import STEMMED
 
 log = logging.getLogger(__name__)
 
@@ -429,14 +436,25 @@ class WhooshWriter:
             self._searcher = self._store.ix.searcher()
         return self._searcher.document_number(message_id=message_id)
 
+    def _whoosh_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """The document with its stem sub-fields: each text in the language of the message."""
+        found = dict(document)
+        if self._store.stemmed:
+            lang = document.get("lang")
+            for name, sub in STEMMED.items():
+                value = document.get(name)
+                if value:
+                    found[sub] = language_tagged(lang, value)
+        return found
+
     def add(self, document: Mapping[str, Any]) -> None:
-        self._writer.add_document(**document)
+        self._writer.add_document(**self._whoosh_document(document))
 
     def replace(self, document: Mapping[str, Any]) -> None:
         docnum = self._docnum(document["message_id"])
         if docnum is not None:
             self._writer.delete_document(docnum)
-        self._writer.add_document(**document)
+        self._writer.add_document(**self._whoosh_document(document))
 
     def delete(self, message_id: str) -> None:
         docnum = self._docnum(message_id)
@@ -470,7 +488,8 @@ class WhooshWriter:
 class WhooshStore:
     """An index directory opened for writing (created with the schema when it is new)."""
 
-    def __init__(self, index_dir: Path, procs: int | None = None) -> None:
+    def __init__(self, index_dir: Path, procs: int | None = None, legacy: bool = False) -> None:
+        """``legacy`` creates an index of the first analyzer: only for tests and benchmarks."""
         patches.apply()
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
@@ -478,10 +497,20 @@ class WhooshStore:
         self.procs = procs
         if whoosh_index.exists_in(str(self.index_dir)):
             self.ix = _storage(self.index_dir).open_index()
+            version = analysis_version(self.ix.schema)
+            if version != ANALYSIS_VERSION and not legacy:
+                self.ix.close()
+                raise IndexFormatError(
+                    f"the index at {self.index_dir} was built with text analysis version "
+                    f"{version} and this govmail writes version {ANALYSIS_VERSION}; "
+                    "rebuild it with `govmail rebuild` (it indexes the sources into a new "
+                    "directory and swaps it in); searching the old one still works"
+                )
             self._clean_leftovers()
             self._add_new_fields()
         else:
-            self.ix = _storage(self.index_dir).create_index(SCHEMA)
+            self.ix = _storage(self.index_dir).create_index(build_schema(legacy=legacy))
+        self.stemmed = analysis_version(self.ix.schema) == ANALYSIS_VERSION
 
     def _clean_leftovers(self) -> None:
         """Remove what a failed or killed writer left: segment files no TOC names, temp dirs.
@@ -502,11 +531,11 @@ class WhooshStore:
     def _add_new_fields(self) -> None:
         """An index keeps the schema it was created with: fields added since join it here."""
         missing = [name for name in SCHEMA.names() if name not in self.ix.schema]
-        if not missing:
+        if not missing or analysis_version(self.ix.schema) != ANALYSIS_VERSION:
             return
         writer = self.ix.writer()
         for name in missing:
-            writer.add_field(name, whoosh_field(BY_NAME[name]))
+            writer.add_field(name, SCHEMA[name])
         writer.commit()
         self.reopen()
 

@@ -1,21 +1,46 @@
-"""The neutral query tree -> Whoosh queries, analysed with each field's own analyzer.
+"""The neutral query tree -> Whoosh queries, analysed as the index they run on was built.
 
-The analysis is exactly what Whoosh's query parser did for the first round (terms with
-``process_text(mode="query")``, phrases with ``tokenize``, prefixes untokenized with stop
-words kept), so indexes built then answer the same. Also the two checks that need the
-index's vocabulary: how far wildcards expand, and which words to highlight.
+An index of the current analysis (``analysis/``, version 2): a word in a text field matches
+its exact folded form, ranked EXACT_BOOST higher, OR its language-tagged stem in any
+language the index holds (Xapian's STEM_SOME); a phrase, a quoted ``"word"``, a wildcard
+and a range match exact forms only, so ``"governance"`` is exactly that word and
+``governanc*`` expands over the words as written. A word the analysis splits (CJK bigrams,
+a URL's host and path words) is a phrase of its parts.
+
+An index of the first analyzer (Porter stems in the field itself) is translated exactly as
+Whoosh's query parser did then (terms with ``process_text(mode="query")``, phrases with
+``tokenize``, prefixes untokenized with stop words kept), so it answers as it did until it is
+rebuilt. Also the two checks that need the index's vocabulary: how far wildcards expand, and
+which words to highlight.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from whoosh import query as wq
+from whoosh.fields import Schema
 
-from backends.whoosh.schema import SCHEMA
+from analysis import ANALYSIS_VERSION
+from analysis.stem import stemmable, stemmers
+from analysis.text import fold, tokenize
+from backends.whoosh.schema import SCHEMA, analysis_version
 from core import query as q
 from core.errors import QueryError
-from core.fields import BY_NAME, DEFAULT_FIELDS, PREFIXES
+from core.fields import BY_NAME, DEFAULT_FIELDS, PREFIXES, STEMMED
+
+# An exact-form match weighs this much more than a stem-only one: "governments" ranks
+# messages that say "governments" above those that say "government".
+EXACT_BOOST = 2.0
+# A word matches twice (its exact form and its stem), a phrase once (exact forms): phrases
+# weigh that much more, so a pasted run still ranks its message above scattered words as
+# it did with one stemmed field.
+PHRASE_WEIGHT = EXACT_BOOST + 1.0
+# The stems a query word is given when the index names no language.
+DEFAULT_LANGUAGES: tuple[str, ...] = ("en",)
+# quotes: reached the exact quoted_author keyword field in the first analyzer's indexes.
+_LEGACY_FIELDS = {"quoted_author_text": "quoted_author"}
 
 # Field -> the prefix a reason names it by; bare words (the default fields) need none.
 _TYPED_PREFIX: dict[str, str] = {
@@ -23,11 +48,76 @@ _TYPED_PREFIX: dict[str, str] = {
 }
 
 
-def _texts(field: str, text: str, **options: Any) -> list[str]:
-    return list(SCHEMA[field].process_text(text, mode="query", **options))
+class _Context:
+    """What a translation depends on: the index's schema, its analysis and its languages."""
+
+    def __init__(self, schema: Schema | None, languages: tuple[str, ...]) -> None:
+        self.schema = schema if schema is not None else SCHEMA
+        self.current = analysis_version(self.schema) == ANALYSIS_VERSION
+        self.languages = languages or DEFAULT_LANGUAGES
+
+    def leaf(self, node: q.Node) -> wq.Query:
+        if self.current:
+            return self._leaf(node)
+        field = getattr(node, "field", None)
+        if field in _LEGACY_FIELDS:
+            node = _renamed(node, _LEGACY_FIELDS[field])
+        return _legacy_leaf(node, self.schema)
+
+    def _leaf(self, node: q.Node) -> wq.Query:
+        field = getattr(node, "field", None)
+        if field not in BY_NAME or BY_NAME[field].kind != "text":
+            return _legacy_leaf(node, self.schema)
+        if isinstance(node, q.Term):
+            found = list(tokenize(node.text, query=True))
+            if len(found) != 1:
+                return _phrase(field, [t.text for t in found], 1, node.boost)
+            word = found[0]
+            sub = STEMMED.get(field)
+            if sub is None or sub not in self.schema or not stemmable(word.text, word.kind):
+                return wq.Term(field, word.text, boost=node.boost)
+            exact = wq.Term(field, word.text, boost=node.boost * EXACT_BOOST)
+            stems = [wq.Term(sub, s, boost=node.boost)
+                     for s in stemmers().stems(word.text, self.languages)]
+            return wq.Or([exact, *stems])
+        if isinstance(node, q.Phrase):
+            return _phrase(field, [t.text for t in tokenize(node.text, query=True)],
+                           node.slop, node.boost * PHRASE_WEIGHT)
+        if isinstance(node, q.Prefix):
+            return wq.Prefix(field, fold(node.text), boost=node.boost)
+        if isinstance(node, q.Wildcard):
+            return wq.Wildcard(field, fold(node.pattern), boost=node.boost)
+        if isinstance(node, q.Range):
+            start = fold(node.start) if isinstance(node.start, str) else None
+            end = fold(node.end) if isinstance(node.end, str) else None
+            return wq.TermRange(field, start, end, node.start_excluded, node.end_excluded,
+                                boost=node.boost)
+        return _legacy_leaf(node, self.schema)
 
 
-def _leaf(node: q.Node) -> wq.Query:
+def _phrase(field: str, words: list[str], slop: int, boost: float) -> wq.Query:
+    if not words:
+        return wq.NullQuery
+    if len(words) == 1:
+        # A quoted single word: its exact form only.
+        return wq.Term(field, words[0], boost=boost)
+    return wq.Phrase(field, words, slop=slop, boost=boost)
+
+
+def _renamed(node: q.Node, field: str) -> q.Node:
+    if isinstance(node, q.Phrase):
+        return q.Term(field, node.text, node.boost)
+    if isinstance(node, (q.Term, q.Prefix, q.Wildcard, q.Range)):
+        return dataclasses.replace(node, field=field)
+    if isinstance(node, q.Every):
+        return q.Every(field, node.boost)
+    return node
+
+
+def _legacy_leaf(node: q.Node, schema: Schema) -> wq.Query:
+    def _texts(field: str, text: str, **options: Any) -> list[str]:
+        return list(schema[field].process_text(text, mode="query", **options))
+
     if isinstance(node, q.Term):
         texts = _texts(node.field, node.text)
         if not texts:
@@ -37,7 +127,7 @@ def _leaf(node: q.Node) -> wq.Query:
         # A word the analyzer splits ("confidence-building"): all of its parts.
         return wq.And([wq.Term(node.field, t) for t in texts], boost=node.boost)
     if isinstance(node, q.Phrase):
-        words = [t.text for t in SCHEMA[node.field].tokenize(node.text, mode="query")]
+        words = [t.text for t in schema[node.field].tokenize(node.text, mode="query")]
         if not words:
             return wq.NullQuery
         return wq.Phrase(node.field, words, slop=node.slop, boost=node.boost)
@@ -62,14 +152,21 @@ def _leaf(node: q.Node) -> wq.Query:
     raise TypeError(f"not a query node: {node!r}")
 
 
-def to_whoosh(node: q.Node) -> wq.Query:
-    """Translate a whole tree, children before parents, without recursion."""
+def to_whoosh(
+    node: q.Node, schema: Schema | None = None, languages: tuple[str, ...] = ()
+) -> wq.Query:
+    """Translate a whole tree, children before parents, without recursion.
+
+    ``schema`` is the index's (default: the current one), ``languages`` the values of its
+    ``lang`` field, whose stems a word is given.
+    """
+    context = _Context(schema, languages)
     done: dict[int, wq.Query] = {}
     stack: list[tuple[q.Node, bool]] = [(node, False)]
     while stack:
         current, expanded = stack.pop()
         if isinstance(current, q.LEAVES):
-            done[id(current)] = _leaf(current)
+            done[id(current)] = context.leaf(current)
             continue
         children: tuple[q.Node, ...]
         if isinstance(current, (q.And, q.Or)):

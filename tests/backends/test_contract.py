@@ -144,6 +144,7 @@ def test_facet_counts_equal_brute_force(engine: Engine) -> None:
         "group": Counter(d["group"] for d in matched),
         "cites": Counter(v for d in matched for v in d.get("cites", "").split(",") if v),
         "mentions": Counter(v for d in matched for v in d.get("mentions", "").split(",") if v),
+        "lang": Counter(d["lang"] for d in matched),
     }
     got = {name: Counter({v.value: v.count for v in values if v.count})
            for name, values in found.facets.items()}

@@ -38,8 +38,10 @@ WORDS = vocabulary(6000)
 
 # (name, query, the QueryError's whole text)
 REFUSED = [
-    ("leading-wildcard", "*a", "*a matches too many words (more than 64); make it longer"),
-    ("leading-any", "?*", "?* matches too many words (more than 64); make it longer"),
+    ("leading-wildcard", "*a",
+     "a word cannot begin with a wildcard: *a (write at least one letter before * or ?)"),
+    ("leading-any", "?*",
+     "a word cannot begin with a wildcard: ?* (write at least one letter before * or ?)"),
     ("short-prefix", "a*", "a* matches too many words (more than 64); make it longer"),
     ("thousands-of-terms", " ".join(WORDS[:3000]),
      f"query too long: {len(' '.join(WORDS[:3000]))} characters, at most 1000"),

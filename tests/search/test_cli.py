@@ -97,13 +97,14 @@ def test_table(fixture_index: Path) -> None:
 def test_facets_flag(fixture_index: Path) -> None:
     code, out, _ = run(fixture_index, "search", "quoted:marker07", "--facets")
     assert code == 0
-    assert out.splitlines()[-6:] == [
+    assert out.splitlines()[-7:] == [
         "author: Avri Doria (1)",
         "list: governance (1)",
         "year: 2010 (1)",
         "month: 2010-03 (1)",
         "quoted_author: Milton Mueller (1)",
         "group: technical community (1)",
+        "lang: en (1)",
     ]
 
 
@@ -130,7 +131,7 @@ def test_no_hits_exit_1(fixture_index: Path) -> None:
          "FACET=VALUE\n"),
         (("search", "icann", "--filter", "size=3"), "Error: bad query: unknown facet 'size' "
          "(facets: author, list, year, month, quoted_author, group, cites, "
-         "mentions)\n"),
+         "mentions, lang)\n"),
         (("search", "icann", "--page", "501"),
          "Error: --page 501: at most 500 (the max_page setting)\n"),
     ],

@@ -89,6 +89,7 @@ def test_facets_of_a_small_result(engine: Engine) -> None:
         # test_references_search.py).
         "cites": (),
         "mentions": (),
+        "lang": (FacetValue("en", 1, False),),
     }
 
 
@@ -145,7 +146,7 @@ def test_hit_fields(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("query", "suggestion"),
-    [("dnssex", "dnssec"), ("verisgn", "verisign"), ("secretriat fundng", "secretariat fund")],
+    [("dnssex", "dnssec"), ("verisgn", "verisign"), ("secretriat fundng", "secretariat funding")],
 )
 def test_did_you_mean(engine: Engine, query: str, suggestion: str) -> None:
     results = engine.search(SearchRequest(query=query))
@@ -166,7 +167,7 @@ def test_no_suggestion_for_known_words(engine: Engine) -> None:
         (SearchRequest(sort="size"), "unknown sort 'size' (use relevance, date, -date)"),
         (SearchRequest(filters={"colour": ("red",)}),
          "unknown facet 'colour' (facets: author, list, year, month, quoted_author, group, "
-         "cites, mentions)"),
+         "cites, mentions, lang)"),
         (SearchRequest(query="g*"), "g* matches too many words"),
     ],
 )

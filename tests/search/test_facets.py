@@ -13,8 +13,10 @@ from collections import Counter
 
 import pytest
 
+from analysis.lang import detect
+from analysis.stem import stemmable, stemmers
+from analysis.text import tokenize
 from backends.whoosh.columns import FACET_NAMES
-from backends.whoosh.schema import TEXT_ANALYZER
 from core.config import Settings
 from core.records import Message
 from core.results import SearchRequest
@@ -46,11 +48,23 @@ def facet_values(message: Message) -> dict[str, set[str]]:
         "cites": {v for c in message.cites if c.where == "original"
                   for v in (c.document, f"{c.document}/{c.part}" if c.part else c.document)},
         "mentions": set(message.mentions),
+        "lang": {detect(f"{message.subject or ''}\n{message.original_text or ''}")},
     }
 
 
-def words_of(text: str) -> set[str]:
-    return {token.text for token in TEXT_ANALYZER(text)}
+def words_of(text: str, lang: str | None = None) -> set[str]:
+    """A text's exact forms and, given its language, its tagged stems (what a word can hit)."""
+    found = set()
+    for token in tokenize(text):
+        found.add(token.text)
+        if lang is not None and stemmable(token.text, token.kind):
+            found.add(stemmers().stem(token.text, lang))
+    return found
+
+
+def word_matches(word: str, text: set[str], languages: tuple[str, ...]) -> bool:
+    exact = next(iter(words_of(word)))
+    return exact in text or any(s in text for s in stemmers().stems(exact, languages))
 
 
 def random_query(
@@ -76,15 +90,16 @@ def random_query(
 def test_facet_counts_equal_brute_force(generated: tuple[list[Message], Engine]) -> None:
     messages, engine = generated
     values = [facet_values(m) for m in messages]
-    texts = [words_of(m.original_text) | words_of(m.subject) for m in messages]
+    languages = tuple(sorted({v for vals in values for v in vals["lang"]}))
+    texts = [words_of(m.original_text, next(iter(v["lang"])))
+             | words_of(m.subject, next(iter(v["lang"]))) for m, v in zip(messages, values, strict=True)]
     rng = random.Random(3)
     nonempty = 0
     for _ in range(QUERIES):
         words, filters = random_query(rng, messages, values)
-        stems = [next(iter(words_of(w))) for w in words]
         matched = [
             i for i in range(len(messages))
-            if all(s in texts[i] for s in stems)
+            if all(word_matches(w, texts[i], languages) for w in words)
             and all(values[i][name] & set(chosen) for name, chosen in filters.items())
         ]
         expected: dict[str, Counter[str]] = {name: Counter() for name in FACET_NAMES}

@@ -28,7 +28,7 @@ from backends.whoosh.codec import (
     read_postings,
     term_postings,
 )
-from backends.whoosh.schema import SCHEMA, TEXT_ANALYZER
+from backends.whoosh.schema import EXACT_ANALYZER, SCHEMA
 from index.document import to_document
 from tests.search.sampled import identity, sample_messages
 
@@ -119,7 +119,7 @@ def _queries(reader: Any) -> list[wq.Query]:
     common = [t.decode() for _, t in reader.most_frequent_terms("original", number=40)]
     subject = [t.decode() for _, t in reader.most_frequent_terms("subject", number=5)]
     first, second = common[10], common[25]
-    words = [t.text for t in TEXT_ANALYZER(MESSAGES[7].original_text)]
+    words = [t.text for t in EXACT_ANALYZER(MESSAGES[7].original_text, mode="query")]
     return [
         wq.Phrase("original", words[3:6]),
         wq.Phrase("original", [words[3], words[6]], slop=4),

@@ -24,7 +24,8 @@ def _shape(field: fields.FieldType) -> tuple[object, ...]:
 
 
 def test_variant_schemas_change_only_their_fields() -> None:
-    text = ("author_text", "original", "quoted", "signature", "subject")
+    text = ("author_text", "original", "original_stem", "quoted", "quoted_author_text",
+            "quoted_stem", "signature", "subject", "subject_stem")
     assert whoosh_floor._text_fields(SCHEMA) == text
 
     schema, dropped = whoosh_floor.variant_schema("no-positions-quoted")
@@ -76,8 +77,9 @@ def test_whoosh_floor_prints_one_row_per_variant(tmp_path: Path,
     assert 0 < as_int["no-quoted"] < as_int["real"]
     assert 0 < as_int["codec"] < as_int["real"]
     token_rows = [r[0].lstrip("| ") for r in rows if len(r) == 3]
-    assert sorted(token_rows) == ["all", "author_text", "original", "quoted", "signature",
-                                  "subject"]
+    assert sorted(token_rows) == ["all", "author_text", "original", "original_stem", "quoted",
+                                  "quoted_author_text", "quoted_stem", "signature", "subject",
+                                  "subject_stem"]
 
     # The runs log rebuilds the same table.
     logged = (tmp_path / whoosh_floor.RUNS_LOG).read_text().splitlines()

@@ -262,11 +262,12 @@ def test_length_column_read_whole_equals_whoosh_per_document(
             per_document = [reader.doc_field_length(d, name, 1) or 0 for d in range(size)]
             whole = matching._length_column(reader, name, size)
             if whole is None:  # no length column (unscorable field): the per-document path
-                assert not SCHEMA[name].scorable
+                # Stem sub-fields keep no positions, so Whoosh writes them no length column.
+                assert not SCHEMA[name].scorable or name.endswith("_stem")
                 continue
             assert whole.tolist() == per_document
             checked += 1
-    assert checked == 3 * (len(names) - 1)
+    assert checked == 3 * (len([n for n in names if not n.endswith("_stem")]) - 1)
     for name in ("original", "subject", "quoted"):
         assert matching.avg_field_length(searcher, name) == searcher.avg_field_length(name)
 

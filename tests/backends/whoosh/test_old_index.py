@@ -33,7 +33,7 @@ def test_old_index_answers_as_it_did(engine: Engine, case: dict) -> None:
     assert found.total == case["total"]
     assert [hit.message_id for hit in found.hits] == case["ids"]
     facets = {k: [[v.value, v.count] for v in values] for k, values in found.facets.items()}
-    # Facets added since (cites, mentions) have no field in the old index: empty, not an error.
+    # Facets added since (cites, mentions, lang) have no field in the old index: empty, not an error.
     assert {k: v for k, v in facets.items() if k in case["facets"]} == case["facets"]
     assert all(not v for k, v in facets.items() if k not in case["facets"])
 

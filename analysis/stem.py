@@ -1,0 +1,104 @@
+"""Language-tagged light stems: Snowball (PyStemmer) per language, the field's words kept apart.
+
+A stem is tagged with the language whose stemmer made it (``en:cooper``, ``fr:gouvern``),
+so one language's stem never collides with another's word. A query word is stemmed in
+every language the index holds and matches any of them (``stems``). The exceptions of
+``vocabulary.toml`` come first: ``governance`` and ``government`` keep distinct stems while
+``governments`` still joins ``government``.
+"""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from analysis.lang import UNDETERMINED
+
+# ISO 639-1 -> Snowball algorithm name (PyStemmer).
+SNOWBALL: dict[str, str] = {
+    "en": "english", "fr": "french", "es": "spanish", "de": "german", "pt": "portuguese",
+    "it": "italian", "nl": "dutch", "ru": "russian", "ar": "arabic", "tr": "turkish",
+    "pl": "polish", "sv": "swedish", "da": "danish", "no": "norwegian", "fi": "finnish",
+    "ro": "romanian", "hu": "hungarian", "el": "greek", "ca": "catalan", "id": "indonesian",
+}
+# Languages without a stemmer here (Chinese, Japanese, Korean, undetermined) stem their
+# Latin words as English, the lists' common language.
+FALLBACK = "en"
+_CACHE_MAX = 200_000
+
+
+def stem_language(lang: str | None) -> str:
+    return lang if lang in SNOWBALL else FALLBACK
+
+
+@cache
+def exceptions() -> dict[str, dict[str, str]]:
+    """language -> word -> stem, from vocabulary.toml, "all" merged into each language."""
+    raw = tomllib.loads(resources.files("analysis").joinpath("vocabulary.toml").read_text("utf-8"))
+    common = {w: stem for stem, ws in raw.get("all", {}).items() for w in ws}
+    table: dict[str, dict[str, str]] = {}
+    for lang in SNOWBALL:
+        own = {w: stem for stem, ws in raw.get(lang, {}).items() for w in ws}
+        table[lang] = {**common, **own}
+    return table
+
+
+class Stemmers:
+    """One PyStemmer object per language (not thread-safe: one Stemmers per thread/process)."""
+
+    def __init__(self) -> None:
+        self._stemmers: dict[str, Any] = {}
+        self._cache: dict[tuple[str, str], str] = {}
+
+    def _stemmer(self, lang: str) -> Any:
+        found = self._stemmers.get(lang)
+        if found is None:
+            import Stemmer
+
+            found = self._stemmers[lang] = Stemmer.Stemmer(SNOWBALL[lang])
+        return found
+
+    def stem(self, word: str, lang: str | None) -> str:
+        """The tagged stem of a folded word in a message of language ``lang``."""
+        lang = stem_language(lang)
+        key = (lang, word)
+        found = self._cache.get(key)
+        if found is None:
+            base = exceptions()[lang].get(word)
+            if base is None:
+                base = self._stemmer(lang).stemWord(word)
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            found = self._cache[key] = f"{lang}:{base}"
+        return found
+
+    def stems(self, word: str, languages: tuple[str, ...]) -> list[str]:
+        """A query word's stems in every given language (deduplicated, in order)."""
+        seen: dict[str, None] = {}
+        for lang in dict.fromkeys(stem_language(x) for x in languages):
+            seen[self.stem(word, lang)] = None
+        return list(seen)
+
+
+_local = threading.local()
+
+
+def stemmers() -> Stemmers:
+    """This thread's stemmers (PyStemmer objects must not be shared between threads)."""
+    found = getattr(_local, "stemmers", None)
+    if found is None:
+        found = _local.stemmers = Stemmers()
+    return found
+
+
+def stemmable(token_text: str, kind: str) -> bool:
+    """Words of letters are stemmed; CJK grams, hosts, addresses and numbers are not."""
+    return kind == "word" and token_text.isalpha()
+
+
+__all__ = ["FALLBACK", "SNOWBALL", "Stemmers", "UNDETERMINED", "exceptions", "stem_language",
+           "stemmable",
+           "stemmers"]
