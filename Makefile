@@ -7,7 +7,7 @@ DEMO_DIR := demo-data
 # `make demo PORT=5001` when 5000 is taken.
 PORT ?= 5000
 DEMO_MESSAGES ?= 3000
-SOURCES := core index search backends web govmail sample tests bench wsgi.py
+SOURCES := core analysis index search backends web govmail sample tests bench wsgi.py
 
 .PHONY: install test lint fmt demo bench clean axe
 

@@ -466,8 +466,15 @@ def clean_id(value: str | None) -> str | None:
     """``<id@x> (added by postmaster)`` -> ``id@x``; ``<>`` and blanks -> None."""
     if not value:
         return None
-    found = _ID.search(value)
-    inner = found.group(1) if found else re.sub(r"\([^)]*\)", "", value)
+    bracketed = _ID.findall(value)
+    inner = next((b for b in bracketed if "@" in b), None)
+    if inner is None and bracketed:
+        # Brackets inside the id (`<"><script>...@x>`): the first pair alone would cut it
+        # to `"` and merge every such message into one; take the outermost pair.
+        whole = value[value.index("<") + 1:value.rindex(">")]
+        inner = whole if "@" in whole else bracketed[0]
+    if inner is None:
+        inner = re.sub(r"\([^)]*\)", "", value)
     inner = "".join(inner.split())
     return inner or None
 
