@@ -48,6 +48,6 @@ def verify_index(settings: Settings, deep: bool = True) -> list[str]:
     """Problems with the index files, one line each ([]: sound; a cluster checks itself)."""
     if _check(settings) == "opensearch":
         return []
-    from backends.whoosh.store import verify
+    from backends.whoosh.integrity import verify
 
     return verify(Path(settings.index_dir), deep)
