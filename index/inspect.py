@@ -1,8 +1,9 @@
 """``govmail inspect``: parse paths without an index and print the records, for humans or tools.
 
 Owns the three renderings (plain, json array, jsonl) of :class:`Message` records, the listing of
-rejections on stderr as ``path:key [stage] reason`` and the final count line. Parsing itself is
-:func:`index.pipeline.parse_stream`'s.
+rejections on stderr as ``path:key [stage] reason`` and the final count line. What a path holds
+is :func:`index.scan.walk`'s to decide and parsing :func:`index.pipeline.parse_stream`'s, as for
+``govmail index``.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 from typing import TextIO
 
 from core.config import Settings
-from core.records import Message, Rejection, iso_utc
-from index.pipeline import parse_stream
+from core.errors import SourceError
+from core.records import Message, Rejection, SourceRef, iso_utc
+from index.incremental import problems_of, read_works, works_of
+from index.scan import walk
 
 
 def _section(title: str, text: str) -> list[str]:
@@ -81,7 +85,19 @@ def run_inspect(paths: Iterable[Path | str], settings: Settings, fmt: str = "pla
     first = True
     if fmt == "json":
         out.write("[")
-    for item in parse_stream(list(paths), settings, list_name=list_name, jobs=1):
+    # The same scan as `govmail index` (index/scan.py): no recursion on folder depth, the
+    # symlink policy, unreadable entries reported, README.md not mail; then the same reads.
+    scans, unreadable = [], []
+    for path in paths:
+        try:
+            scans.append(walk(Path(path).resolve(), settings.follow_symlinks))
+        except SourceError as exc:
+            # `index` stops on a source it cannot read; inspect reports it and goes on.
+            unreadable.append(Rejection(SourceRef(str(path)), "source", str(exc)))
+    items = chain(unreadable, (r for scan in scans for r in problems_of(scan)),
+                  read_works([w for scan in scans for w in works_of(scan)], settings,
+                             list_name, jobs=1))
+    for item in items:
         read += 1
         if isinstance(item, Rejection):
             reported += 1
