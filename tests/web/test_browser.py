@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,9 @@ def screenshot_dir() -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def server(app: Flask) -> Iterator[str]:
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The app under waitress on a free loopback port, stopped on exit."""
     waitress = pytest.importorskip("waitress")
     served = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=served.run, daemon=True)
@@ -46,6 +48,12 @@ def server(app: Flask) -> Iterator[str]:
     finally:
         served.close()
         thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def server(app: Flask) -> Iterator[str]:
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

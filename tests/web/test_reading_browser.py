@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import threading
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 from flask import Flask
 
 from tests.web import archive
-from tests.web.test_browser import browser, screenshot_dir  # noqa: F401 - the fixture
+from tests.web.test_browser import browser, screenshot_dir, serving  # noqa: F401 - the fixture
 from tests.web.test_reading import read_mbox, source_messages
 
 pytestmark = pytest.mark.browser
@@ -39,15 +38,8 @@ def axe_path() -> Path:
 
 @pytest.fixture(scope="module")
 def archive_server(archive_app: Flask) -> Iterator[str]:
-    waitress = pytest.importorskip("waitress")
-    served = waitress.create_server(archive_app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{served.effective_port}"
-    finally:
-        served.close()
-        thread.join(timeout=5)
+    with serving(archive_app) as url:
+        yield url
 
 
 @pytest.fixture(params=list(VIEWPORTS))
