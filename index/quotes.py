@@ -544,17 +544,8 @@ def _signoff(lines: list[_L]) -> str | None:
 
 
 def _join(lines: list[_L]) -> str:
-    out: list[str] = []
-    blank = False
-    for ln in lines:
-        if ln.kind == "blank" or not ln.text.strip():
-            blank = bool(out)
-            continue
-        if blank:
-            out.append("")
-        out.append(ln.text)
-        blank = False
-    return "\n".join(out)
+    """Non-blank lines, runs of blank ones kept as one empty line between them."""
+    return _join_ends(lines)[0]
 
 
 def _join_ends(lines: list[_L]) -> tuple[str, list[int]]:
