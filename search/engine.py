@@ -9,7 +9,11 @@ engine does (``backends/``).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import replace
 from typing import Any
 
 from backends import open_reader
@@ -26,12 +30,27 @@ from search.query import parse
 _AUTHOR_COLUMNS = ("year", "list", "quoted_author", "group", "email", "affiliation")
 
 
+# Results kept per (index generation, request): the web asks the same first pages and
+# facet sets again and again (the front page, a list's page, back and forth between pages),
+# and each costs six facet counts and twenty snippets. A commit changes the generation,
+# so nothing stale is served; the bound keeps a crawler from growing it.
+RESULTS_CACHED = 256
+
+
+def _request_key(request: SearchRequest) -> Hashable:
+    filters = tuple(sorted((name, tuple(values)) for name, values in request.filters.items()))
+    return (request.query, filters, request.sort, request.page, request.page_size,
+            request.include_quoted, request.with_facets, request.highlight)
+
+
 class Engine:
     """Opened once per process; every method is safe to call from several threads."""
 
     def __init__(self, settings: Settings, reader: Reader | None = None) -> None:
         self.settings = settings
         self.reader = reader if reader is not None else open_reader(settings)
+        self._results: OrderedDict[Hashable, Results] = OrderedDict()
+        self._results_lock = threading.Lock()
 
     def refresh(self) -> bool:
         return self.reader.refresh()
@@ -53,6 +72,23 @@ class Engine:
     def search(self, request: SearchRequest) -> Results:
         started = time.perf_counter()
         self._validate(request)
+        self.reader.refresh()
+        key = (self.reader.generation(), _request_key(request))
+        with self._results_lock:
+            cached = self._results.get(key)
+            if cached is not None:
+                self._results.move_to_end(key)
+        if cached is not None:
+            return replace(cached, request=request,
+                           elapsed_ms=(time.perf_counter() - started) * 1000)
+        results = self._search(request, started)
+        with self._results_lock:
+            self._results[key] = results
+            while len(self._results) > RESULTS_CACHED:
+                self._results.popitem(last=False)
+        return results
+
+    def _search(self, request: SearchRequest, started: float) -> Results:
         s = self.settings
         parsed = parse(
             request.query,
@@ -62,7 +98,6 @@ class Engine:
         )
         filters = filter_query(request.filters)
         reader = self.reader
-        reader.refresh()
         sort = request.sort
         if not parsed.text and sort == "relevance":
             sort = "-date"  # every message scores the same; newest first reads best

@@ -218,7 +218,10 @@ class WhooshReader:
             self._searcher.close()
 
     def generation(self) -> int:
-        return int(self._index.latest_generation())
+        """The commit the open searcher reads (not the newest on disk: a commit after the
+        last refresh is not seen yet, and results cached by generation must not claim it)."""
+        with self._lock:
+            return int(self._searcher.reader().generation())
 
     # ---- matching -----------------------------------------------------------------
 
