@@ -204,7 +204,11 @@ def _header_block(lines: list[_L], i: int) -> tuple[int, str | None] | None:
     depth = lines[i].depth
     j = i
     separator = bool(qm.ORIGINAL_MESSAGE.match(text) or any(p.match(text) for p in qm.FORWARD_MARKERS))
-    if not separator and not qm.HEADER_FROM.match(text):
+    previous = _prev_nonblank(lines, i)
+    # The first line of a quote the markup opened (an Outlook divider, a blockquote) is at
+    # the start of a block whatever header comes first ("Date:" in Hotmail's).
+    opens_quote = depth > 0 and (previous < 0 or lines[previous].depth < depth)
+    if not separator and not opens_quote and not qm.HEADER_FROM.match(text):
         # Without a separator only From opens a header block: "Date:", "Author:" or
         # "To:" lines of a DESCRIPTION file, a git log or prose are the author's text.
         return None

@@ -99,6 +99,8 @@ def test_sidebar_counts_and_selection(client: FlaskClient) -> None:
                           ("Bertrand de La Chapelle", 1, False), ("Milton Mueller", 1, False),
                           ("Parminder Jeet Singh", 1, False)],
         "group": [("academia", 2, False), ("civil society", 2, False)],
+        # A one-line message is too short to name a language.
+        "lang": [("en", 4, False), ("und", 1, False)],
     }
 
 
