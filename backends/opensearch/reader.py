@@ -42,10 +42,9 @@ FACET_VALUES = 10_000
 PAGE_MAX = 100
 # Hits per request when walking a match with search_after.
 WALK = 1000
-# Undated messages sort after the newest, as in the Whoosh backend's date column: last
-# oldest-first, first newest-first.
+# Undated messages end both date sorts, as in the Whoosh backend (issue 15).
 _SORTS = {"date": [{"date": {"order": "asc", "missing": "_last"}}, {"message_id": "asc"}],
-          "-date": [{"date": {"order": "desc", "missing": "_first"}}, {"message_id": "asc"}]}
+          "-date": [{"date": {"order": "desc", "missing": "_last"}}, {"message_id": "asc"}]}
 
 
 def _after(sort_values: list[Any] | None) -> dict[str, Any]:
