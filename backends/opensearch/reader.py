@@ -28,7 +28,7 @@ from analysis.text import fold, tokenize
 from backends.opensearch import highlight
 from backends.opensearch.bulk import doc_id
 from backends.opensearch.mapping import exact_tokens, from_source
-from backends.opensearch.store import connect, generation, get_many, scan
+from backends.opensearch.store import check_analysis, connect, generation, get_many, scan
 from backends.opensearch.translate import to_dsl
 from core import query as q
 from core.backend import Matched, SnippetParts
@@ -63,6 +63,7 @@ class OpenSearchReader:
                 f"no index {self.index!r} on {', '.join(settings.opensearch_url)}; "
                 "build one with `govmail index ARCHIVE`"
             )
+        check_analysis(self.client, self.index)
         self._lock = threading.Lock()
 
     # ---- lifetime ---------------------------------------------------------------------

@@ -120,3 +120,26 @@ def test_the_cluster_indexes_whooshs_tokens_at_whooshs_positions() -> None:
     finally:
         client.indices.delete(index=index)
         client.close()
+
+
+@pytest.mark.opensearch
+def test_an_index_of_the_first_analysis_is_refused_with_one_line(tmp_path) -> None:
+    from backends.opensearch.reader import OpenSearchReader
+    from backends.opensearch.store import OpenSearchStore
+    from core.errors import IndexFormatError
+    from tests.backends.conftest import settings_for
+
+    settings = settings_for("opensearch", tmp_path)
+    opensearchpy = pytest.importorskip("opensearchpy")
+    client = opensearchpy.OpenSearch(list(settings.opensearch_url))
+    # The first mapping recorded no analysis version.
+    client.indices.create(index=settings.opensearch_index, body={"mappings": {
+        "properties": {"original": {"type": "text"}}}})
+    try:
+        with pytest.raises(IndexFormatError, match="text analysis version 1 "):
+            OpenSearchReader(settings)
+        with pytest.raises(IndexFormatError, match="move the alias"):
+            OpenSearchStore(settings)
+    finally:
+        client.indices.delete(index=settings.opensearch_index)
+        client.close()
