@@ -72,29 +72,6 @@ def test_snippets_mark_exact_words_stems_patterns_and_url_parts() -> None:
     assert marked(text, {"whois"}, set(), "en") is None
 
 
-def test_snippets_are_cut_as_whooshs_fragmenter_cuts_them() -> None:
-    from whoosh import highlight as wh
-
-    from backends.whoosh.reader import _PartsFormatter
-    from backends.whoosh.schema import EXACT_ANALYZER as WHOOSH_EXACT
-    from tests.search.sampled import sample_messages
-
-    fragmenter = wh.ContextFragmenter(maxchars=240, surround=70)
-    compared = 0
-    for message in sample_messages(200, seed=5):
-        text = message.original_text
-        for words in ({"governance"}, {"icann", "iana"}, {"the", "internet", "example"}):
-            want = wh.highlight(text, words, WHOOSH_EXACT, fragmenter, _PartsFormatter(),
-                                top=2, mode="index")
-            got = marked(text, words, set(), None)
-            if got is None:
-                assert not any(hit for _, hit in want), (text, words)
-                continue
-            compared += 1
-            assert got == want, (text, words)
-    assert compared > 50
-
-
 @pytest.mark.opensearch
 def test_the_cluster_indexes_whooshs_tokens_at_whooshs_positions() -> None:
     urls = [u for u in os.environ.get("GOVMAIL_OPENSEARCH_URLS", "").split(",") if u]
