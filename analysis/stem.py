@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from analysis.lang import UNDETERMINED
+from analysis.text import indexed_rows
 
 # ISO 639-1 -> Snowball algorithm name (PyStemmer).
 SNOWBALL: dict[str, str] = {
@@ -99,6 +100,13 @@ def stemmable(token_text: str, kind: str) -> bool:
     return kind == "word" and token_text.isalpha()
 
 
-__all__ = ["FALLBACK", "SNOWBALL", "Stemmers", "UNDETERMINED", "exceptions", "stem_language",
+def indexed_stems(text: str, lang: str | None) -> list[str]:
+    """The stems a text field's stem sub-field indexes, in order, for a message in ``lang``."""
+    stem = stemmers().stem
+    return [stem(word, lang) for word, _pos, _start, _end, kind, _stopped in indexed_rows(text)
+            if stemmable(word, kind)]
+
+
+__all__ = ["FALLBACK", "SNOWBALL", "Stemmers", "UNDETERMINED", "exceptions", "indexed_stems", "stem_language",
            "stemmable",
            "stemmers"]

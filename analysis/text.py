@@ -219,3 +219,17 @@ def rows(text: str, *, query: bool = False, keep_stops: bool = False) -> list[Ro
 def words(text: str, *, query: bool = True) -> list[str]:
     """The main-stream token texts of a text (a query's words)."""
     return [t.text for t in tokenize(text, query=query)]
+
+
+def positioned(text: str) -> list[list[str]]:
+    """An indexed text's tokens grouped by position: each main-stream token, then the extras
+    at its place (a URL's host labels, an address's parts), for engines that take the
+    tokens already analysed. Main-stream positions run 0, 1, 2, ... without gaps, so the
+    i-th group is at position i."""
+    groups: list[list[str]] = []
+    for text_, pos, _start, _end, _kind, _stopped in indexed_rows(text):
+        if pos == len(groups):
+            groups.append([text_])
+        else:
+            groups[pos].append(text_)
+    return groups

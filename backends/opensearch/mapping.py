@@ -1,20 +1,27 @@
 """The OpenSearch index: settings, analyzers and mappings, all from the field table.
 
-The text analyzer mirrors the Whoosh backend's (``backends/whoosh/schema.py``) so that both
-engines index the same words: runs of word characters joined by inner dots (Whoosh's
-``\\w+(\\.?\\w+)*``), lowercased, accents folded (``asciifolding`` for Whoosh's accent map),
-words of one character and English stop words dropped, then the original Porter stemmer
-(Lucene's ``porter_stem``, the algorithm of ``whoosh.lang.porter``). Everything it needs is
-in OpenSearch's ``analysis-common`` module (``contrib/opensearch/cluster.sh`` installs it).
+Text is analysed in Python by ``analysis/``, the same code the Whoosh backend's analyzers
+wrap, so both engines index the same tokens at the same positions and one place decides
+how a field's value becomes tokens. ``to_source`` sends each text field pre-analysed:
 
-Deliberately not here, because the Whoosh backend does not do them and both engines must
-answer the same queries with the same totals (``tests/backends/test_parity.py``): CJK
-bigrams (Whoosh keeps a run of CJK characters as one word) and a light stemmer with
-overrides keeping governance/government apart (Whoosh's Porter stems both to "govern").
-Changing either is one decision for both backends.
+- ``<field>``: the exact forms (``analysis.text.positioned``), one position a word, space-
+  joined; the extras a position holds (a URL's host labels and suffixes, an address's parts)
+  are joined to their main token by ``|`` (no token holds one: tokens come from runs of word
+  characters and ``.@:/+-``). The analyzer is the ``whitespace`` tokenizer then a
+  ``pattern_capture`` filter that splits such a group into tokens at the SAME position, as
+  Whoosh indexes them; positions are kept where the field table says phrases, so
+  ``match_phrase`` sees Whoosh's renumbered positions (stop words leave no gap).
+- ``<field>_stem`` (``core.fields.STEMMED``): the language-tagged stems
+  (``analysis.stem.indexed_stems``, in the message's ``lang``), ``whitespace`` tokenized,
+  without positions (``index_options: freqs``).
+- ``raw``: the texts as written, in a disabled object: kept for views and snippets, never
+  indexed. The token fields are left out of ``_source`` (``excludes``): nothing reads them
+  back, and they would double what a document stores.
 
-Facet and exact fields are ``keyword`` (with a lowercase normalizer where the field table
-says so); stored-only fields are kept in ``_source`` and not indexed.
+``lang`` (and every other ``id``/``keyword`` field) is a ``keyword``, with a lowercase
+normalizer where the field table says so; stored-only fields are kept in ``_source`` and not
+indexed. An index built by the first mapping (OpenSearch's own Porter analyzer) is not read
+by this one: rebuild it (``ANALYSIS_VERSION`` is kept in the index's ``_meta``).
 """
 
 from __future__ import annotations
@@ -22,36 +29,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.fields import FIELDS, Field
+from analysis import ANALYSIS_VERSION
+from analysis.stem import indexed_stems
+from analysis.text import positioned
+from core.fields import FIELDS, STEMMED, Field
 
-TEXT_ANALYZER = "govmail_text"
+EXACT_ANALYZER = "govmail_exact"
+STEM_ANALYZER = "govmail_stems"
+# The disabled object holding the texts as written.
+RAW = "raw"
+# Joins the extras at a position to its main token (see the module's docstring).
+SAME_POSITION = "|"
 # Deep pages: max_page (500) x max_page_size (100) results must be reachable by from/size.
 MAX_RESULT_WINDOW = 50_000
-# Whoosh's StopFilter list (whoosh.analysis.STOP_WORDS), written out because an engine's
-# analyzer must not depend on another engine's package: the same words leave both indexes.
-STOP_WORDS = (
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "have", "if", "in",
-    "is", "it", "may", "not", "of", "on", "or", "tbd", "that", "the", "this", "to", "us", "we",
-    "when", "will", "with", "yet", "you", "your",
-)
 
-
-# Java's \w is ASCII unless asked: Python's (Whoosh's) is Unicode, so "在ccwg" is one word.
-_FLAGS = "UNICODE_CHARACTER_CLASS|CASE_INSENSITIVE|UNICODE_CASE"
-# Whoosh drops stop words and one-character words and renumbers the positions after them
-# ("governments of development" holds the phrase "government development"); Lucene's stop
-# and length filters leave a gap instead, and no filter closes it. So the analyzer removes
-# such words before tokenizing, with the tokenizer's own word boundaries: a word starts
-# where no word character (or word character and dot) precedes it and ends where none
-# (or dot and word character) follows. The stop and length filters stay as a net.
-_DROPPED = (
-    r"(?<!\w)(?<!\w\.)(?:" + "|".join(STOP_WORDS) + r"|\w)(?!\w)(?!\.\w)"
-)
+_TEXTS = tuple(f.name for f in FIELDS if f.kind == "text")
+assert RAW not in {f.name for f in FIELDS}, "the raw-text object's name is a field's"
 
 
 def _property(field: Field) -> dict[str, Any]:
     if field.kind == "text":
-        prop: dict[str, Any] = {"type": "text", "analyzer": TEXT_ANALYZER}
+        prop: dict[str, Any] = {"type": "text", "analyzer": EXACT_ANALYZER,
+                                "search_analyzer": "whitespace"}
         if not field.phrases:
             prop["index_options"] = "freqs"
         return prop
@@ -65,6 +64,16 @@ def _property(field: Field) -> dict[str, Any]:
     return prop
 
 
+def _properties() -> dict[str, Any]:
+    found = {f.name: _property(f) for f in FIELDS}
+    for f in FIELDS:
+        if f.name in STEMMED:
+            found[STEMMED[f.name]] = {"type": "text", "analyzer": STEM_ANALYZER,
+                                      "index_options": "freqs"}
+    found[RAW] = {"type": "object", "enabled": False}
+    return found
+
+
 def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
     """The body of the create-index request."""
     return {
@@ -75,36 +84,17 @@ def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
                 "max_result_window": MAX_RESULT_WINDOW,
             },
             "analysis": {
-                "char_filter": {
-                    "govmail_unpositioned": {
-                        "type": "pattern_replace",
-                        "pattern": _DROPPED,
-                        "replacement": "",
-                        "flags": _FLAGS,
-                    }
-                },
-                "tokenizer": {
-                    "govmail_words": {
-                        "type": "pattern",
-                        "pattern": r"\w+(\.?\w+)*",
-                        "group": 0,
-                        "flags": _FLAGS,
-                    }
-                },
                 "filter": {
-                    "govmail_stop": {"type": "stop", "stopwords": list(STOP_WORDS)},
-                    "govmail_min_length": {"type": "length", "min": 2},
+                    "govmail_same_position": {
+                        "type": "pattern_capture",
+                        "patterns": [f"([^{SAME_POSITION}]+)"],
+                        "preserve_original": False,
+                    },
                 },
                 "analyzer": {
-                    TEXT_ANALYZER: {
-                        "type": "custom",
-                        "char_filter": ["govmail_unpositioned"],
-                        "tokenizer": "govmail_words",
-                        "filter": [
-                            "lowercase", "asciifolding", "govmail_min_length", "govmail_stop",
-                            "porter_stem",
-                        ],
-                    }
+                    EXACT_ANALYZER: {"type": "custom", "tokenizer": "whitespace",
+                                     "filter": ["govmail_same_position"]},
+                    STEM_ANALYZER: {"type": "custom", "tokenizer": "whitespace"},
                 },
                 "normalizer": {
                     "govmail_lowercase": {"type": "custom", "filter": ["lowercase"]},
@@ -113,33 +103,54 @@ def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
         },
         "mappings": {
             "dynamic": "strict",
-            "properties": {f.name: _property(f) for f in FIELDS},
+            "_meta": {"analysis_version": ANALYSIS_VERSION},
+            "_source": {"excludes": [*_TEXTS, *STEMMED.values()]},
+            "properties": _properties(),
         },
     }
 
 
+def exact_tokens(text: str) -> str:
+    """A text field's value as its exact field takes it (see the module's docstring)."""
+    return " ".join(SAME_POSITION.join(group) for group in positioned(text))
+
+
 _KEYWORDS = {f.name: f.separator for f in FIELDS if f.kind == "keyword"}
 _DATES = frozenset(f.name for f in FIELDS if f.kind == "date")
+_TEXT_NAMES = frozenset(_TEXTS)
+_STEM_NAMES = frozenset(STEMMED.values())
 
 
 def to_source(document: dict[str, Any]) -> dict[str, Any]:
-    """An index document (``index/document.py``) as OpenSearch stores it: lists as arrays,
-    dates as ISO 8601 in UTC."""
+    """An index document (``index/document.py``) as OpenSearch stores it: texts pre-analysed
+    beside the texts as written, lists as arrays, dates as ISO 8601 in UTC."""
     source: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
+    lang = document.get("lang")
     for name, value in document.items():
-        if name in _KEYWORDS and isinstance(value, str):
+        if name in _TEXT_NAMES:
+            raw[name] = value
+            if isinstance(value, str) and value:
+                source[name] = exact_tokens(value)
+                if name in STEMMED:
+                    source[STEMMED[name]] = " ".join(indexed_stems(value, lang))
+        elif name in _KEYWORDS and isinstance(value, str):
             source[name] = [v for v in value.split(_KEYWORDS[name]) if v]
         elif name in _DATES and isinstance(value, datetime):
             source[name] = value.replace(tzinfo=None).isoformat(timespec="microseconds")
         else:
             source[name] = value
+    if raw:
+        source[RAW] = raw
     return source
 
 
 def from_source(source: dict[str, Any]) -> dict[str, Any]:
     """What ``to_source`` stored, back as the Whoosh backend returns stored fields."""
-    document: dict[str, Any] = {}
+    document: dict[str, Any] = dict(source.get(RAW) or {})
     for name, value in source.items():
+        if name == RAW or name in _TEXT_NAMES or name in _STEM_NAMES:
+            continue
         if name in _KEYWORDS and isinstance(value, list):
             document[name] = _KEYWORDS[name].join(value)
         elif name in _DATES and isinstance(value, str):

@@ -22,62 +22,33 @@ from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch, RequestError
 
+from analysis import DEFAULT_LANGUAGES
+from analysis.stem import stemmable, stemmers
+from analysis.text import fold, tokenize
+from backends.opensearch import highlight
 from backends.opensearch.bulk import doc_id
-from backends.opensearch.mapping import TEXT_ANALYZER, from_source
-from backends.opensearch.store import connect, generation, get_many, scan
+from backends.opensearch.mapping import exact_tokens, from_source
+from backends.opensearch.store import check_analysis, connect, generation, get_many, scan
 from backends.opensearch.translate import to_dsl
 from core import query as q
 from core.backend import Matched, SnippetParts
 from core.config import Settings
 from core.errors import IndexNotFound, QueryError
-from core.fields import COLUMNS
+from core.fields import COLUMNS, STEMMED, TEXT_FIELDS
 
-SNIPPET_CHARS = 240
 FACET_VALUES = 10_000
-# Highlight markers no mail text holds, turned into (text, is_match) parts.
-_OPEN, _CLOSE = "\x02", "\x03"
-_PARTS = re.compile(f"{_OPEN}(.*?){_CLOSE}", re.S)
-_SPACES = re.compile(r"\s+")
 # The largest page the engine shows (max_page_size): the last PAGE_MAX hits of a match
 # arrive with their documents and highlights; the ones before as references only.
 PAGE_MAX = 100
 # Hits per request when walking a match with search_after.
 WALK = 1000
-HIGHLIGHT = {
-    "pre_tags": [_OPEN], "post_tags": [_CLOSE], "fragment_size": SNIPPET_CHARS,
-    "number_of_fragments": 2, "encoder": "default",
-    "fields": {"original": {}, "quoted": {}}, "require_field_match": True,
-}
-# Undated messages sort after the newest, as in the Whoosh backend's date column: last
-# oldest-first, first newest-first.
+# Undated messages end both date sorts, as in the Whoosh backend (issue 15).
 _SORTS = {"date": [{"date": {"order": "asc", "missing": "_last"}}, {"message_id": "asc"}],
-          "-date": [{"date": {"order": "desc", "missing": "_first"}}, {"message_id": "asc"}]}
+          "-date": [{"date": {"order": "desc", "missing": "_last"}}, {"message_id": "asc"}]}
 
 
 def _after(sort_values: list[Any] | None) -> dict[str, Any]:
     return {"search_after": sort_values} if sort_values else {}
-
-
-def _parts(fragment: str) -> SnippetParts:
-    parts: list[tuple[str, bool]] = []
-    last = 0
-    fragment = _SPACES.sub(" ", fragment).strip()
-    for match in _PARTS.finditer(fragment):
-        if match.start() > last:
-            parts.append((fragment[last : match.start()], False))
-        parts.append((match.group(1), True))
-        last = match.end()
-    if last < len(fragment):
-        parts.append((fragment[last:], False))
-    return tuple(parts)
-
-
-def _lead(text: str) -> SnippetParts:
-    flat = _SPACES.sub(" ", text[: SNIPPET_CHARS * 4]).strip()
-    if len(flat) > SNIPPET_CHARS:
-        cut = flat.rfind(" ", 0, SNIPPET_CHARS)
-        flat = flat[: cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS] + " …"
-    return ((flat, False),) if flat else ()
 
 
 class OpenSearchReader:
@@ -92,6 +63,7 @@ class OpenSearchReader:
                 f"no index {self.index!r} on {', '.join(settings.opensearch_url)}; "
                 "build one with `govmail index ARCHIVE`"
             )
+        check_analysis(self.client, self.index)
         self._lock = threading.Lock()
 
     # ---- lifetime ---------------------------------------------------------------------
@@ -110,10 +82,17 @@ class OpenSearchReader:
 
     # ---- matching -----------------------------------------------------------------------
 
+    def _languages(self) -> tuple[str, ...]:
+        """The languages the index holds: a query word is given their stems."""
+        body = {"size": 0, "aggs": {"lang": {"terms": {"field": "lang", "size": 1000}}}}
+        buckets = self._search(body)["aggregations"]["lang"]["buckets"]
+        return tuple(sorted(str(b["key"]) for b in buckets))
+
     def _body(self, query: q.Node, filters: q.Node | None) -> dict[str, Any]:
-        clause: dict[str, Any] = {"must": [to_dsl(query)]}
+        languages = self._languages()
+        clause: dict[str, Any] = {"must": [to_dsl(query, languages)]}
         if filters is not None:
-            clause["filter"] = [to_dsl(filters)]
+            clause["filter"] = [to_dsl(filters, languages)]
         return {"bool": clause}
 
     def _search(self, body: dict[str, Any], **params: Any) -> dict[str, Any]:
@@ -156,14 +135,10 @@ class OpenSearchReader:
             after = page["hits"][-1]["sort"]
         if len(top) >= skipped:
             shown = {**body, "size": limit - len(top), **_after(after)}
-            if limit:
-                shown["highlight"] = HIGHLIGHT
             page = self._search(shown, **ranked)["hits"]
             total = int(page["total"]["value"])
             for hit in page["hits"]:
                 stored = from_source(hit["_source"])
-                if "highlight" in hit:
-                    stored["_highlight"] = hit["highlight"]
                 cache[stored["message_id"]] = stored
                 top.append((stored["message_id"], hit["_score"] if sort == "relevance" else None))
         return Matched(int(total or 0), top, (dsl, cache))
@@ -175,7 +150,7 @@ class OpenSearchReader:
             if isinstance(leaf, (q.Prefix, q.Wildcard)):
                 kind = "prefix" if isinstance(leaf, q.Prefix) else "wildcard"
                 value = leaf.text if isinstance(leaf, q.Prefix) else leaf.pattern
-                include = re.escape(value.lower()) + ".*" if kind == "prefix" else None
+                include = re.escape(fold(value)) + ".*" if kind == "prefix" else None
                 if include is None:
                     continue
                 body = {"size": 0, "aggs": {"words": {"terms": {
@@ -248,29 +223,50 @@ class OpenSearchReader:
     # ---- text ----------------------------------------------------------------------------
 
     def highlight_words(self, query: q.Node) -> dict[str, set[str]]:
-        # The cluster highlights the page in the same request (see match).
-        return {}
+        """field -> the query's exact words (wildcards and prefixes as patterns), stem
+        sub-field -> its stems, for ``snippet`` to mark in the stored text."""
+        languages = self._languages() or DEFAULT_LANGUAGES
+        found: dict[str, set[str]] = {}
+        for leaf in q.leaves(query):
+            field = getattr(leaf, "field", None)
+            if field not in TEXT_FIELDS:
+                continue
+            words = found.setdefault(field, set())
+            if isinstance(leaf, q.Prefix):
+                words.add(fold(leaf.text) + "*")
+            elif isinstance(leaf, q.Wildcard):
+                words.add(fold(leaf.pattern))
+            elif isinstance(leaf, (q.Term, q.Phrase)):
+                tokens = list(tokenize(leaf.text, query=True))
+                words.update(t.text for t in tokens)
+                sub = STEMMED.get(field)
+                if isinstance(leaf, q.Term) and sub and len(tokens) == 1 and stemmable(
+                    tokens[0].text, tokens[0].kind
+                ):
+                    found.setdefault(sub, set()).update(
+                        stemmers().stems(tokens[0].text, languages))
+        return found
 
     def snippet(
         self, stored: dict[str, Any], words: dict[str, set[str]], wanted: bool
     ) -> tuple[SnippetParts, str]:
-        found = stored.get("_highlight") or {}
+        """Snippet parts and the field they came from: original, else quoted when only it matched."""
+        original = stored.get("original") or ""
         if wanted:
             for field in ("original", "quoted"):
-                fragments = found.get(field)
-                if fragments:
-                    parts: list[tuple[str, bool]] = []
-                    for number, fragment in enumerate(fragments):
-                        if number:
-                            parts.append((" … ", False))
-                        parts.extend(_parts(fragment))
-                    return tuple(parts), field
-        return _lead(stored.get("original") or ""), "original"
+                terms = words.get(field) or set()
+                stems = words.get(STEMMED.get(field, "")) or set()
+                text = stored.get(field) or ""
+                if not (terms or stems) or not text:
+                    continue
+                parts = highlight.marked(text, terms, stems, stored.get("lang"))
+                if parts:
+                    return parts, field
+        return highlight.lead(original), "original"
 
     def index_forms(self, word: str) -> list[str]:
-        found = self.client.indices.analyze(
-            index=self.index, body={"analyzer": TEXT_ANALYZER, "text": word})
-        return [t["token"] for t in found["tokens"]]
+        """What a typed word becomes in the index's text fields, for "did you mean"."""
+        return [t.text for t in tokenize(word, query=True)]
 
     def known(self, fields: Iterable[str], form: str) -> bool:
         should = [{"term": {f: form}} for f in fields]
@@ -286,9 +282,16 @@ class OpenSearchReader:
         return options[0]["text"] if options and options[0]["text"] != form else None
 
     def more_like(self, message_id: str, limit: int) -> list[tuple[dict[str, Any], float]]:
+        # The token fields are not in _source, so the message is given as its tokens.
+        stored = self.get(message_id)
+        if stored is None:
+            return []
+        text = " ".join(filter(None, (stored.get("subject"), stored.get("original"))))
+        like = exact_tokens(text)
+        if not like:
+            return []
         body = {"size": limit, "query": {"bool": {
-            "must": [{"more_like_this": {"fields": ["subject", "original"],
-                                         "like": [{"_index": self.index, "_id": doc_id(message_id)}],
+            "must": [{"more_like_this": {"fields": ["subject", "original"], "like": [like],
                                          "min_term_freq": 1, "min_doc_freq": 1}}],
             "must_not": [{"ids": {"values": [doc_id(message_id)]}}]}}}
         hits = self._search(body)["hits"]["hits"]

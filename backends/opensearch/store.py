@@ -17,10 +17,12 @@ from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch
 
+from analysis import ANALYSIS_VERSION
 from backends.opensearch import bulk
 from backends.opensearch import connect as _connect
 from backends.opensearch.mapping import from_source, index_body, to_source
 from core.config import Settings
+from core.errors import IndexFormatError
 
 # Documents per scroll page when every document is read (repair, migration).
 SCAN_PAGE = 1000
@@ -75,6 +77,19 @@ def drop(client: OpenSearch, alias: str) -> None:
     client.indices.delete(index=",".join(names), ignore_unavailable=True)
 
 
+def check_analysis(client: OpenSearch, index: str) -> None:
+    """Refuse an index whose tokens another text analysis made (mixing the two would answer
+    wrongly without a sign); the first mapping recorded none, which is version 1."""
+    for name, found in client.indices.get_mapping(index=index).items():
+        version = (found.get("mappings", {}).get("_meta") or {}).get("analysis_version", 1)
+        if version != ANALYSIS_VERSION:
+            raise IndexFormatError(
+                f"the OpenSearch index {name} was built with text analysis version {version} "
+                f"and this govmail uses version {ANALYSIS_VERSION}; index the sources into a "
+                "new alias and move the alias to it (README: Scaling out, Aliases)"
+            )
+
+
 def ensure_index(client: OpenSearch, settings: Settings) -> None:
     """Create the messages index behind its alias (and the metadata index) if missing.
 
@@ -88,6 +103,7 @@ def ensure_index(client: OpenSearch, settings: Settings) -> None:
         if not client.indices.exists(index=first):
             create(client, settings, first)
         swap(client, index, first)
+    check_analysis(client, index)
     meta = meta_index(index)
     if not client.indices.exists(index=meta):
         client.indices.create(

@@ -1,9 +1,14 @@
-"""The neutral query tree -> OpenSearch Query DSL.
+"""The neutral query tree -> OpenSearch Query DSL, with words analysed as the Whoosh backend's.
 
-Text leaves are analysed by OpenSearch with the field's analyzer (``mapping.py``), as the
-Whoosh backend analyses them with its own: a word that splits into several tokens needs
-all of them (``operator: and``), a phrase's slop counts as Whoosh's does (Whoosh's 1 is
-adjacent, OpenSearch's 0), exact fields are ``term`` queries on keywords.
+Text leaves are analysed here in Python by ``analysis/`` exactly as
+``backends/whoosh/translate.py`` analyses them (the index holds ``analysis``'s tokens too,
+``mapping.py``): a word in a text field matches its exact folded form, weighted
+EXACT_BOOST, OR its language-tagged stem in every language the index holds; a phrase, a
+quoted ``"word"``, a wildcard, a prefix and a range match exact forms only; a word the
+analysis splits (CJK bigrams, a URL's host and path words) is a phrase of its parts. A
+phrase's slop counts as Whoosh's does (Whoosh's 1 is adjacent, OpenSearch's 0). Keyword
+fields are ``term`` queries. A leaf with no words left (only stop words) is dropped from
+its parent as Whoosh's ``normalize`` drops it; a query with none at all is refused.
 """
 
 from __future__ import annotations
@@ -11,8 +16,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from analysis import DEFAULT_LANGUAGES, EXACT_BOOST, PHRASE_WEIGHT
+from analysis.stem import stemmable, stemmers
+from analysis.text import fold, tokenize
 from core import query as q
-from core.fields import BY_NAME
+from core.errors import QueryError
+from core.fields import BY_NAME, STEMMED
 
 
 def _boosted(clause: dict[str, Any], boost: float) -> dict[str, Any]:
@@ -27,23 +36,55 @@ def _value(value: datetime | str | None) -> str | None:
     return value
 
 
-def _leaf(node: q.Node) -> dict[str, Any]:
+def _phrase(field: str, words: list[str], slop: int, boost: float) -> dict[str, Any] | None:
+    if not words:
+        return None
+    if len(words) == 1:
+        # A quoted single word: its exact form only.
+        return {"term": {field: {"value": words[0], "boost": boost}}}
+    return {"match_phrase": {field: {"query": " ".join(words), "slop": slop - 1,
+                                     "boost": boost}}}
+
+
+def _text_leaf(node: q.Node, field: str, languages: tuple[str, ...]) -> dict[str, Any] | None:
+    if isinstance(node, q.Term):
+        found = list(tokenize(node.text, query=True))
+        if len(found) != 1:
+            return _phrase(field, [t.text for t in found], 1, node.boost)
+        word = found[0]
+        sub = STEMMED.get(field)
+        if sub is None or not stemmable(word.text, word.kind):
+            return {"term": {field: {"value": word.text, "boost": node.boost}}}
+        exact = {"term": {field: {"value": word.text, "boost": node.boost * EXACT_BOOST}}}
+        stems = [{"term": {sub: {"value": s, "boost": node.boost}}}
+                 for s in stemmers().stems(word.text, languages or DEFAULT_LANGUAGES)]
+        return {"bool": {"should": [exact, *stems], "minimum_should_match": 1}}
+    if isinstance(node, q.Phrase):
+        return _phrase(field, [t.text for t in tokenize(node.text, query=True)], node.slop,
+                       node.boost * PHRASE_WEIGHT)
+    if isinstance(node, q.Prefix):
+        return {"prefix": {field: {"value": fold(node.text), "boost": node.boost}}}
+    if isinstance(node, q.Wildcard):
+        return {"wildcard": {field: {"value": fold(node.pattern), "boost": node.boost}}}
+    if isinstance(node, q.Range):
+        bounds: dict[str, Any] = {"boost": node.boost}
+        if isinstance(node.start, str):
+            bounds["gt" if node.start_excluded else "gte"] = fold(node.start)
+        if isinstance(node.end, str):
+            bounds["lt" if node.end_excluded else "lte"] = fold(node.end)
+        return {"range": {field: bounds}}
+    raise TypeError(f"not a query node: {node!r}")
+
+
+def _leaf(node: q.Node, languages: tuple[str, ...]) -> dict[str, Any] | None:
     if isinstance(node, q.Every):
         if node.field:
             return _boosted({"exists": {"field": node.field}}, node.boost)
         return {"match_all": {"boost": node.boost}} if node.boost != 1.0 else {"match_all": {}}
     field = BY_NAME[node.field]  # type: ignore[union-attr]
-    text_field = field.kind == "text"
-    if isinstance(node, q.Term):
-        if text_field:
-            return {"match": {field.name: {"query": node.text, "operator": "and",
-                                           "boost": node.boost}}}
-        value = node.text.lower() if field.lowercase else node.text
-        return {"term": {field.name: {"value": value, "boost": node.boost}}}
-    if isinstance(node, q.Phrase):
-        if text_field:
-            return {"match_phrase": {field.name: {"query": node.text, "slop": node.slop - 1,
-                                                  "boost": node.boost}}}
+    if field.kind == "text":
+        return _text_leaf(node, field.name, languages)
+    if isinstance(node, (q.Term, q.Phrase)):
         value = node.text.lower() if field.lowercase else node.text
         return {"term": {field.name: {"value": value, "boost": node.boost}}}
     if isinstance(node, q.Prefix):
@@ -60,14 +101,17 @@ def _leaf(node: q.Node) -> dict[str, Any]:
     raise TypeError(f"not a query node: {node!r}")
 
 
-def to_dsl(node: q.Node) -> dict[str, Any]:
-    """Translate a whole tree, children before parents, without recursion."""
-    done: dict[int, dict[str, Any]] = {}
+def to_dsl(node: q.Node, languages: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Translate a whole tree, children before parents, without recursion.
+
+    ``languages`` are the values of the index's ``lang`` field, whose stems a word is given.
+    """
+    done: dict[int, dict[str, Any] | None] = {}
     stack: list[tuple[q.Node, bool]] = [(node, False)]
     while stack:
         current, expanded = stack.pop()
         if isinstance(current, q.LEAVES):
-            done[id(current)] = _leaf(current)
+            done[id(current)] = _leaf(current, languages)
             continue
         if isinstance(current, (q.And, q.Or)):
             children: tuple[q.Node, ...] = current.children
@@ -80,26 +124,45 @@ def to_dsl(node: q.Node) -> dict[str, Any]:
             stack.append((current, True))
             stack.extend((c, False) for c in children)
             continue
-        if isinstance(current, q.Or):
-            done[id(current)] = {"bool": {"should": [done[id(c)] for c in children],
-                                          "minimum_should_match": 1, "boost": current.boost}}
-        elif isinstance(current, q.Not):
-            done[id(current)] = {"bool": {"must_not": [done[id(current.child)]]}}
-        elif isinstance(current, q.AndMaybe):
-            done[id(current)] = {"bool": {"must": [done[id(current.required)]],
-                                          "should": [done[id(current.optional)]]}}
-        else:
-            must = [done[id(c)] for c in current.children if not isinstance(c, q.Not)]
-            must_not = [done[id(c.child)] for c in current.children if isinstance(c, q.Not)]
-            clause: dict[str, Any] = {"boost": current.boost}
-            if must:
-                clause["must"] = must
-            if must_not:
-                clause["must_not"] = must_not
-                if not must:
-                    clause["must"] = [{"match_all": {}}]
-            done[id(current)] = {"bool": clause}
-    return done[id(node)]
+        done[id(current)] = _branch(current, children, done)
+    found = done[id(node)]
+    if found is None:
+        raise QueryError("the query has no words to search for (only stop words?)")
+    return found
+
+
+def _branch(
+    current: q.Node, children: tuple[q.Node, ...], done: dict[int, dict[str, Any] | None]
+) -> dict[str, Any] | None:
+    # A child without words is gone, as Whoosh's normalize() removes a NullQuery.
+    if isinstance(current, q.Or):
+        kept = [done[id(c)] for c in children if done[id(c)] is not None]
+        if not kept:
+            return None
+        return {"bool": {"should": kept, "minimum_should_match": 1, "boost": current.boost}}
+    if isinstance(current, q.Not):
+        child = done[id(current.child)]
+        return None if child is None else {"bool": {"must_not": [child]}}
+    if isinstance(current, q.AndMaybe):
+        required, optional = done[id(current.required)], done[id(current.optional)]
+        if required is None or optional is None:
+            return required
+        return {"bool": {"must": [required], "should": [optional]}}
+    assert isinstance(current, q.And)
+    must = [done[id(c)] for c in current.children
+            if not isinstance(c, q.Not) and done[id(c)] is not None]
+    must_not = [done[id(c.child)] for c in current.children
+                if isinstance(c, q.Not) and done[id(c.child)] is not None]
+    if not must and not must_not:
+        return None
+    clause: dict[str, Any] = {"boost": current.boost}
+    if must:
+        clause["must"] = must
+    if must_not:
+        clause["must_not"] = must_not
+        if not must:
+            clause["must"] = [{"match_all": {}}]
+    return {"bool": clause}
 
 
 def searched_words(node: q.Node) -> dict[str, list[str]]:

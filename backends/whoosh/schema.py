@@ -27,7 +27,7 @@ from whoosh.support.charset import accent_map
 
 from analysis import ANALYSIS_VERSION
 from analysis import text as analysis_text
-from analysis.stem import stemmable, stemmers
+from analysis.stem import indexed_stems
 from backends.whoosh.codec import GovCodec
 from core.fields import FIELDS, STEMMED, Field
 
@@ -232,14 +232,12 @@ class StemAnalyzer(Analyzer):
         lang, text = None, value
         if value.startswith(_TAG):
             lang, _, text = value[1:].partition(_TAG)
-        stem = stemmers().stem
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         t.boost = 1.0
         t.stopped = False
-        for word, _pos, _start, _end, kind, _stopped in analysis_text.indexed_rows(text or ""):
-            if stemmable(word, kind):
-                t.text = stem(word, lang)
-                yield t
+        for stem in indexed_stems(text or "", lang):
+            t.text = stem
+            yield t
 
 
 EXACT_ANALYZER = ExactAnalyzer()

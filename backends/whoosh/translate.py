@@ -22,7 +22,7 @@ from typing import Any
 from whoosh import query as wq
 from whoosh.fields import Schema
 
-from analysis import ANALYSIS_VERSION
+from analysis import ANALYSIS_VERSION, DEFAULT_LANGUAGES, EXACT_BOOST, PHRASE_WEIGHT
 from analysis.stem import stemmable, stemmers
 from analysis.text import fold, tokenize
 from backends.whoosh.schema import SCHEMA, analysis_version
@@ -30,15 +30,6 @@ from core import query as q
 from core.errors import QueryError
 from core.fields import BY_NAME, DEFAULT_FIELDS, PREFIXES, STEMMED
 
-# An exact-form match weighs this much more than a stem-only one: "governments" ranks
-# messages that say "governments" above those that say "government".
-EXACT_BOOST = 2.0
-# A word matches twice (its exact form and its stem), a phrase once (exact forms): phrases
-# weigh that much more, so a pasted run still ranks its message above scattered words as
-# it did with one stemmed field.
-PHRASE_WEIGHT = EXACT_BOOST + 1.0
-# The stems a query word is given when the index names no language.
-DEFAULT_LANGUAGES: tuple[str, ...] = ("en",)
 # quotes: reached the exact quoted_author keyword field in the first analyzer's indexes.
 _LEGACY_FIELDS = {"quoted_author_text": "quoted_author"}
 
