@@ -247,6 +247,12 @@ EXACT_ANALYZER = ExactAnalyzer()
 STEM_ANALYZER = StemAnalyzer()
 
 
+# Positions.encode([p]) by p: the same bytes for every field (the format has no options).
+# Bounded by position, so at most a few MB however long the texts.
+_ONE_POSITION: dict[int, bytes] = {}
+_ONE_POSITION_MAX = 100_000
+
+
 class AnalysedText(fields.TEXT):
     """``fields.TEXT`` whose indexing reads ``analysis/``'s rows straight into postings.
 
@@ -281,11 +287,22 @@ class AnalysedText(fields.TEXT):
                 found.append(pos)
         boost = self.format.field_boost
         encode = self.format.encode
+        once = _ONE_POSITION
         # Every token's boost is 1.0, so Whoosh's summed weight is the frequency.
         for text, found in poses.items():
             freq = len(found)
-            yield (text.encode("utf-8"), freq, float(freq) * boost,
-                   encode(found) if positions else pack_uint(freq))
+            if not positions:
+                value = pack_uint(freq)
+            elif freq == 1:
+                # Most terms occur once in a field: Positions.encode([p]), remembered.
+                value = once.get(found[0])
+                if value is None:
+                    value = encode(found)
+                    if found[0] < _ONE_POSITION_MAX:
+                        once[found[0]] = value
+            else:
+                value = encode(found)
+            yield (text.encode("utf-8"), freq, float(freq) * boost, value)
 
     def _stems(self, value: str) -> Iterator[tuple[bytes, int, float, bytes]]:
         lang, text = None, value
