@@ -286,7 +286,8 @@ class AnalysedText(fields.TEXT):
             else:
                 found.append(pos)
         boost = self.format.field_boost
-        encode = self.format.encode
+        # Frequency has no encode: its value is the packed frequency.
+        encode = self.format.encode if positions else None
         once = _ONE_POSITION
         # Every token's boost is 1.0, so Whoosh's summed weight is the frequency.
         for text, found in poses.items():
@@ -301,7 +302,7 @@ class AnalysedText(fields.TEXT):
                     if found[0] < _ONE_POSITION_MAX:
                         once[found[0]] = value
             else:
-                value = encode(found)
+                value = encode(found)  # type: ignore[misc]
             yield (text.encode("utf-8"), freq, float(freq) * boost, value)
 
     def _stems(self, value: str) -> Iterator[tuple[bytes, int, float, bytes]]:
