@@ -9,6 +9,7 @@ treats as English, the lists' common language.
 from __future__ import annotations
 
 import re
+import string
 import threading
 from typing import Any
 
@@ -24,6 +25,7 @@ SAMPLE_CHARS = 2000
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _LETTER = re.compile(r"[^\W\d_]")
+_ASCII_LETTERS = string.ascii_letters.encode("ascii")
 _lock = threading.Lock()
 _identifier: Any = None
 
@@ -44,12 +46,20 @@ def _model() -> Any:
 def detect(text: str) -> str:
     """An ISO 639-1 code from LANGUAGES, or ``und``."""
     sample = text[:SAMPLE_CHARS]
-    letters = len(_LETTER.findall(sample))
-    if letters < MIN_LETTERS:
-        return UNDETERMINED
-    if len(_HANGUL.findall(sample)) * 4 > letters:
-        return "ko"
-    if len(_KANA.findall(sample)) * 8 > letters:
-        return "ja"
+    if sample.isascii():
+        # Most mail: the letters are A-Z and a-z (what the pattern counts in ASCII) and
+        # there is no Kana or Hangul to count; three regex scans cost a tenth of a model run.
+        raw = sample.encode("ascii")
+        letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+        if letters < MIN_LETTERS:
+            return UNDETERMINED
+    else:
+        letters = len(_LETTER.findall(sample))
+        if letters < MIN_LETTERS:
+            return UNDETERMINED
+        if len(_HANGUL.findall(sample)) * 4 > letters:
+            return "ko"
+        if len(_KANA.findall(sample)) * 8 > letters:
+            return "ja"
     lang, probability = _model().classify(sample)
     return str(lang) if probability >= MIN_PROBABILITY else UNDETERMINED

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 import tomllib
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from analysis.lang import UNDETERMINED
-from analysis.text import indexed_rows
+from analysis.text import Row, indexed_rows
 
 # ISO 639-1 -> Snowball algorithm name (PyStemmer).
 SNOWBALL: dict[str, str] = {
@@ -53,6 +54,8 @@ class Stemmers:
     def __init__(self) -> None:
         self._stemmers: dict[str, Any] = {}
         self._cache: dict[tuple[str, str], str] = {}
+        # language -> stemmable word -> tagged stem (``frequencies``' table).
+        self._tagged: dict[str, dict[str, str]] = {}
 
     def _stemmer(self, lang: str) -> Any:
         found = self._stemmers.get(lang)
@@ -75,6 +78,34 @@ class Stemmers:
                 self._cache.clear()
             found = self._cache[key] = f"{lang}:{base}"
         return found
+
+    def frequencies(self, found: Iterable[Row], lang: str | None) -> dict[str, int]:
+        """Stem -> frequency over the stemmable tokens of ``rows`` (a text's, in one language).
+
+        The same stems, in the same first-seen order, as ``stem`` over each stemmable row;
+        each distinct word is looked up once, from a per-language table, instead of once a
+        token (words repeat: a message's tokens are about twice its vocabulary).
+        """
+        lang = stem_language(lang)
+        words: dict[str, int] = {}
+        get = words.get
+        for word, _pos, _start, _end, kind, _stopped in found:
+            if kind == "word":
+                words[word] = get(word, 0) + 1
+        table = self._tagged.get(lang)
+        if table is None:
+            table = self._tagged[lang] = {}
+        counts: dict[str, int] = {}
+        for word, count in words.items():
+            tagged = table.get(word)
+            if tagged is None:
+                if not word.isalpha():
+                    continue
+                if len(table) >= _CACHE_MAX:
+                    table.clear()
+                tagged = table[word] = self.stem(word, lang)
+            counts[tagged] = counts.get(tagged, 0) + count
+        return counts
 
     def stems(self, word: str, languages: tuple[str, ...]) -> list[str]:
         """A query word's stems in every given language (deduplicated, in order)."""

@@ -156,14 +156,16 @@ def rows(text: str, *, query: bool = False, keep_stops: bool = False) -> list[Ro
     pos = 0
     folded = _folded
     for chunk_match in _CHUNK.finditer(text):
-        chunk = chunk_match.group(0)
+        chunk = chunk_match.group()
         if chunk.isascii() and chunk.isalnum():
             word = chunk.lower()
             if len(word) < MIN_WORD or word in STOP_WORDS:
                 if keep_stops:
-                    append((word, pos, chunk_match.start(), chunk_match.end(), "word", True))
+                    start, end = chunk_match.span()
+                    append((word, pos, start, end, "word", True))
                 continue
-            append((word, pos, chunk_match.start(), chunk_match.end(), "word", False))
+            start, end = chunk_match.span()
+            append((word, pos, start, end, "word", False))
             pos += 1
             continue
         base = chunk_match.start()
