@@ -18,8 +18,8 @@ from collections import deque
 from analysis.stem import stemmable, stemmers
 from analysis.text import rows
 from core.backend import SnippetParts
+from core.snippets import SNIPPET_CHARS, tidy
 
-SNIPPET_CHARS = 240
 # Context kept around a fragment's matches (Whoosh's ContextFragmenter surround).
 SURROUND = 70
 FRAGMENTS = 2
@@ -30,15 +30,6 @@ _SPACES = re.compile(r"\s+")
 # Tokens never hold these (they come from runs of word characters and .@:/+-), so a
 # searched word with one is a wildcard or prefix pattern.
 _GLOB = re.compile(r"[*?]")
-
-
-def lead(text: str) -> SnippetParts:
-    """The opening of a message, when nothing in it is marked."""
-    flat = _SPACES.sub(" ", text[: SNIPPET_CHARS * 4]).strip()
-    if len(flat) > SNIPPET_CHARS:
-        cut = flat.rfind(" ", 0, SNIPPET_CHARS)
-        flat = flat[: cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS] + " …"
-    return ((flat, False),) if flat else ()
 
 
 # The text a token takes when it matched by its stem only (one "term" for the scoring).
@@ -143,22 +134,7 @@ def marked(
             parts.append((text[at:end], False))
         if end < len(text):
             parts.append((" …", False))
-    tidy = _tidy(parts)
-    return tidy if any(hit for _, hit in tidy) else None
+    tidied = tidy(parts)
+    return tidied if any(hit for _, hit in tidied) else None
 
 
-def _tidy(parts: list[tuple[str, bool]]) -> SnippetParts:
-    """Whitespace collapsed (mail text is full of line breaks), neighbours merged."""
-    tidy: list[tuple[str, bool]] = []
-    for text, hit in parts:
-        text = _SPACES.sub(" ", text)
-        if not text:
-            continue
-        if tidy and tidy[-1][1] == hit:
-            tidy[-1] = (tidy[-1][0] + text, hit)
-        else:
-            tidy.append((text, hit))
-    if tidy:
-        tidy[0] = (tidy[0][0].lstrip(), tidy[0][1])
-        tidy[-1] = (tidy[-1][0].rstrip(), tidy[-1][1])
-    return tuple(p for p in tidy if p[0])

@@ -35,6 +35,7 @@ from core.backend import Matched, SnippetParts
 from core.config import Settings
 from core.errors import IndexNotFound, QueryError
 from core.fields import COLUMNS, STEMMED, TEXT_FIELDS
+from core.snippets import lead
 
 FACET_VALUES = 10_000
 # The largest page the engine shows (max_page_size): the last PAGE_MAX hits of a match
@@ -262,7 +263,7 @@ class OpenSearchReader:
                 parts = highlight.marked(text, terms, stems, stored.get("lang"))
                 if parts:
                     return parts, field
-        return highlight.lead(original), "original"
+        return lead(original), "original"
 
     def index_forms(self, word: str) -> list[str]:
         """What a typed word becomes in the index's text fields, for "did you mean"."""

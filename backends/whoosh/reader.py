@@ -33,8 +33,8 @@ from core import query as q
 from core.backend import Matched, SnippetParts
 from core.errors import IndexNotFound
 from core.fields import STEMMED
+from core.snippets import SNIPPET_CHARS, lead, tidy
 
-SNIPPET_CHARS = 240
 HIGHLIGHT_CHARS = 50_000
 _SPACES = re.compile(r"\s+")
 
@@ -72,38 +72,7 @@ class _PartsFormatter(highlight.Formatter):
                 parts.append((text[index:end], False))
             if end < len(text):
                 parts.append((" …", False))
-        return tuple(_tidy(parts))
-
-
-def _tidy(parts: Iterable[tuple[str, bool]]) -> list[tuple[str, bool]]:
-    """Collapse whitespace (mail text is full of line breaks) and merge neighbours."""
-    tidy: list[tuple[str, bool]] = []
-    for text, hit in parts:
-        text = _SPACES.sub(" ", text)
-        if not text:
-            continue
-        if tidy and tidy[-1][1] == hit:
-            tidy[-1] = (tidy[-1][0] + text, hit)
-        else:
-            tidy.append((text, hit))
-    if tidy:
-        tidy[0] = (tidy[0][0].lstrip(), tidy[0][1])
-        tidy[-1] = (tidy[-1][0].rstrip(), tidy[-1][1])
-    return [p for p in tidy if p[0]]
-
-
-def lead(text: str) -> SnippetParts:
-    """The opening of a text as a snippet, when nothing in it matched."""
-    # Collapse only the head: the whole of a long message cost ~0.5 ms a hit, 10 ms a
-    # page. A head that still holds more than SNIPPET_CHARS + 1 characters gives the
-    # same snippet as the whole text would.
-    flat = _SPACES.sub(" ", text[: SNIPPET_CHARS * 4]).strip()
-    if len(flat) <= SNIPPET_CHARS + 1 and len(text) > SNIPPET_CHARS * 4:
-        flat = _SPACES.sub(" ", text).strip()
-    if len(flat) > SNIPPET_CHARS:
-        cut = flat.rfind(" ", 0, SNIPPET_CHARS)
-        flat = flat[: cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS] + " …"
-    return ((flat, False),) if flat else ()
+        return tidy(parts)
 
 
 class _CountingTopCollector(collectors.ScoredCollector):
