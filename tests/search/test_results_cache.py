@@ -8,7 +8,6 @@ from typing import Any
 
 from core.config import Settings
 from core.results import SearchRequest
-from search import engine as engine_module
 from search.engine import Engine
 from tests.indexing import write_messages
 from tests.search.archive import build_messages, identity, write_index
@@ -50,12 +49,23 @@ def test_a_repeated_request_is_served_from_the_cache_until_a_commit(tmp_path: Pa
     engine.close()
 
 
-def test_the_cache_is_bounded(tmp_path: Path, monkeypatch: Any) -> None:
+def test_the_cache_is_bounded(tmp_path: Path) -> None:
     index_dir = tmp_path / "ix"
     write_index(index_dir, build_messages(20))
-    monkeypatch.setattr(engine_module, "RESULTS_CACHED", 3)
-    engine = Engine(Settings(index_dir=index_dir))
+    engine = Engine(Settings(index_dir=index_dir), results_cached=3)
     for page in range(1, 6):
         engine.search(replace(SearchRequest(""), page=page, page_size=2))
     assert len(engine._results) == 3
+    engine.close()
+
+
+def test_no_cache_keeps_nothing(tmp_path: Path) -> None:
+    """What the benchmarks ask for: every search is done, none looked up."""
+    index_dir = tmp_path / "ix"
+    write_index(index_dir, build_messages(5))
+    engine = Engine(Settings(index_dir=index_dir), results_cached=0)
+    first = engine.search(SearchRequest("governance"))
+    again = engine.search(SearchRequest("governance"))
+    assert len(engine._results) == 0
+    assert again is not first and again.total == first.total
     engine.close()
