@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 
 _PART = r"[A-Za-z0-9._+\-]+"
 _DOMAIN = r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
@@ -127,6 +127,15 @@ def _request_side(app: Callable[..., Any]) -> Callable[..., Any]:
     return wsgi
 
 
+def hide_page(app: Flask, text: str) -> str:
+    """``text`` (a page about to be kept rendered) obfuscated as the response hook would,
+    so a page served again is not scanned again; the view then sets ``g.addresses_hidden``."""
+    if not app.config["GOVMAIL_SETTINGS"].obfuscate_addresses:
+        return text
+    reader = app.extensions["govmail"].reader
+    return obfuscate(text, lambda ids: set(reader.has(ids)))
+
+
 def install(app: Flask) -> None:
     """Obfuscate every text response, and read obfuscated values back, when the setting is on."""
     settings = app.config["GOVMAIL_SETTINGS"]
@@ -138,6 +147,9 @@ def install(app: Flask) -> None:
     def hide(response: Response) -> Response:
         # Static files pass through untouched (they hold no mail, and are streamed).
         if response.direct_passthrough or not response.mimetype.startswith(TEXT_TYPES):
+            return response
+        # A kept search page was hidden once, when it was rendered (hide_page).
+        if g.get("addresses_hidden"):
             return response
         text = response.get_data(as_text=True)
         reader = app.extensions["govmail"].reader
