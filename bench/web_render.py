@@ -23,6 +23,7 @@ import os
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import REPO
 
@@ -114,6 +115,11 @@ def main() -> None:
         "--profile", metavar="URL", default=None,
         help="Profile --repeat requests of URL in process and print where the CPU goes.",
     )
+    parser.add_argument(
+        "--cold", action="store_true",
+        help="With --profile: empty the kept pages and the engine's results before each "
+             "request (a search never asked before).",
+    )
     args = parser.parse_args()
 
     from core.config import Settings
@@ -129,7 +135,7 @@ def main() -> None:
     app = create_app(Settings(index_dir=directory))
     client = app.test_client()
     if args.profile:
-        profile_page(client, args.profile, args.repeat)
+        profile_page(app, args.profile, args.repeat, args.cold)
         return
     total = app.extensions["govmail"].stats()["messages"]
     rows = []
@@ -190,28 +196,42 @@ PARTS = (
     ("other view code (links, paging)", "web/pages.py", "here"),
     ("request arguments", "web/params.py", "parse_search"),
     ("templates (render_template)", "flask/templating.py", "render_template"),
+    ("address hiding (kept page)", "web/privacy.py", "hide_page"),
+    ("address hiding (response hook)", "web/privacy.py", "hide"),
     ("ETag + conditional", "web/caching.py", "cache_headers"),
     ("security headers", "web/__init__.py", "secure"),
     ("engine refresh", "web/__init__.py", "refresh_engine"),
 )
 
 
-def profile_page(client: object, url: str, repeat: int) -> None:
+def profile_page(app: Any, url: str, repeat: int, cold: bool) -> None:
     """cProfile ``repeat`` requests of ``url``: the top functions and the CPU by part."""
     import cProfile
     import pstats
 
-    response = client.get(url)  # type: ignore[attr-defined]
+    from web.caching import PageCache
+
+    client = app.test_client()
+    engine = app.extensions["govmail"]
+
+    def forget() -> None:
+        if cold:
+            app.extensions["govmail.pages"] = PageCache()
+            engine._results.clear()
+
+    response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     profiler = cProfile.Profile()
     cpu = time.process_time()
     profiler.enable()
     for _ in range(repeat):
-        client.get(url).get_data()  # type: ignore[attr-defined]
+        forget()
+        client.get(url).get_data()
     profiler.disable()
     per_request = (time.process_time() - cpu) * 1000 / repeat
     stats = pstats.Stats(profiler)
-    print(f"{url}: {per_request:.1f} ms CPU a request under cProfile ({repeat} requests, "
+    print(f"{url}{' (cold)' if cold else ''}: {per_request:.1f} ms CPU a request under "
+          f"cProfile ({repeat} requests, "
           f"{len(response.get_data()):,} bytes)")
     stats.sort_stats("tottime").print_stats(25)
     print(f"{'cumulative CPU by part':<44} {'ms/request':>10} {'share':>6}")
