@@ -7,8 +7,9 @@ max-age is short because an indexer may commit at any moment.
 The same fact lets the server keep the search pages it rendered: the first screen of a
 search is asked again and again (popular queries, back and forth between pages), and
 rendering it (six facet groups of links, a few hundred timeline bars, twenty snippets,
-then the address scan over the whole body) cost about 15 ms of CPU a request, five times
-the search itself once the engine's own results cache answered. A commit changes the
+then the address scan over the whole body) cost 24 ms of CPU a request even when the
+engine's own results cache answered (0.6 ms of it); a kept page costs 1.4 ms
+(``python -m bench.web_peers``, bench/RESULTS.md). A commit changes the
 generation in the key, so no stale page is served; the bound is in bytes because a page
 is 20-120 KB.
 """
