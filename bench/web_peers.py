@@ -78,12 +78,15 @@ class Target:
         self.cpu = 0.0
 
     def start(self, timeout: float = 120.0) -> None:
+        # A file, not a pipe: a server logging to stderr would block on a full pipe.
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(self.argv, env=self.env, cwd=REPO,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                error = self.process.stderr.read().decode(errors="replace")  # type: ignore
+                self.log.seek(0)
+                error = self.log.read().decode(errors="replace")
                 raise RuntimeError(f"{self.name} exited {self.process.returncode}: {error[-500:]}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -139,6 +142,7 @@ class Target:
                 child.kill()
             except psutil.NoSuchProcess:
                 pass
+        self.log.close()
 
     def figures(self) -> dict[str, Any]:
         # Answered: public-inbox says 404 for a search that finds nothing, govmail 200.
