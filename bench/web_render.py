@@ -6,6 +6,10 @@ ground truth of ``sample.generator`` (records written straight through
 the Flask test client for search pages and prints the median and p95 per kind of page.
 
     .venv/bin/python -m bench.web_render [--messages 20000] [--repeat 30] [--index DIR]
+    .venv/bin/python -m bench.web_render --index DIR --profile "/search?q=policy" [--repeat 200]
+
+``--profile URL`` runs cProfile over ``--repeat`` requests of one page (after one to warm
+the caches) and prints where the CPU goes, by the part of the page that spent it.
 
 The issue's target: a search page with facets under 150 ms at the median on 2 cores.
 Then the thread page (every message's body, quotes in place) of the longest thread:
@@ -19,6 +23,7 @@ import os
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import REPO
 
@@ -106,6 +111,15 @@ def main() -> None:
     parser.add_argument(
         "--index", type=Path, default=None, help="An existing index to use instead of building one."
     )
+    parser.add_argument(
+        "--profile", metavar="URL", default=None,
+        help="Profile --repeat requests of URL in process and print where the CPU goes.",
+    )
+    parser.add_argument(
+        "--cold", action="store_true",
+        help="With --profile: empty the kept pages and the engine's results before each "
+             "request (a search never asked before).",
+    )
     args = parser.parse_args()
 
     from core.config import Settings
@@ -120,6 +134,9 @@ def main() -> None:
         build_index(directory, args.messages)
     app = create_app(Settings(index_dir=directory))
     client = app.test_client()
+    if args.profile:
+        profile_page(app, args.profile, args.repeat, args.cold)
+        return
     total = app.extensions["govmail"].stats()["messages"]
     rows = []
     for kind, url in pages_to_render(client):
@@ -168,6 +185,65 @@ def main() -> None:
     if args.index is None:
         print()
         time_thread(client, args.messages, args.repeat)
+
+
+# The pieces of a search page request: (label, file, function); their cumulative times
+# are disjoint (none calls another), the rest is Flask, werkzeug and the test client.
+PARTS = (
+    ("query parse + engine (cached or not)", "search/engine.py", "search"),
+    ("facet sidebar links", "web/pages.py", "facet_groups"),
+    ("timeline bars", "web/pages.py", "timeline"),
+    ("other view code (links, paging)", "web/pages.py", "here"),
+    ("request arguments", "web/params.py", "parse_search"),
+    ("templates (render_template)", "flask/templating.py", "render_template"),
+    ("address hiding (kept page)", "web/privacy.py", "hide_page"),
+    ("address hiding (response hook)", "web/privacy.py", "hide"),
+    ("ETag + conditional", "web/caching.py", "cache_headers"),
+    ("security headers", "web/__init__.py", "secure"),
+    ("engine refresh", "web/__init__.py", "refresh_engine"),
+)
+
+
+def profile_page(app: Any, url: str, repeat: int, cold: bool) -> None:
+    """cProfile ``repeat`` requests of ``url``: the top functions and the CPU by part."""
+    import cProfile
+    import pstats
+
+    from web.caching import PageCache
+
+    client = app.test_client()
+    engine = app.extensions["govmail"]
+
+    def forget() -> None:
+        if cold:
+            app.extensions["govmail.pages"] = PageCache()
+            engine._results.clear()
+
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    profiler = cProfile.Profile()
+    cpu = time.process_time()
+    profiler.enable()
+    for _ in range(repeat):
+        forget()
+        client.get(url).get_data()
+    profiler.disable()
+    per_request = (time.process_time() - cpu) * 1000 / repeat
+    stats = pstats.Stats(profiler)
+    print(f"{url}{' (cold)' if cold else ''}: {per_request:.1f} ms CPU a request under "
+          f"cProfile ({repeat} requests, "
+          f"{len(response.get_data()):,} bytes)")
+    stats.sort_stats("tottime").print_stats(25)
+    print(f"{'cumulative CPU by part':<44} {'ms/request':>10} {'share':>6}")
+    shown = 0.0
+    for label, filename, name in PARTS:
+        seconds = sum(row[3] for (path, _, func), row in stats.stats.items()  # type: ignore
+                      if func == name and path.endswith(filename))
+        shown += seconds
+        print(f"{label:<44} {seconds * 1000 / repeat:>10.2f} "
+              f"{seconds * 1000 / repeat / per_request:>6.0%}")
+    print(f"{'the rest (Flask, werkzeug, test client)':<44} "
+          f"{per_request - shown * 1000 / repeat:>10.2f}")
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -59,6 +59,10 @@ class Engine:
     def refresh(self) -> bool:
         return self.reader.refresh()
 
+    def generation(self) -> int:
+        """The index generation searches answer from: the key of caches of what they show."""
+        return self.reader.generation()
+
     def close(self) -> None:
         self.reader.close()
 

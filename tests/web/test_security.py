@@ -237,3 +237,22 @@ def test_a_bug_is_a_500_page_without_internals(settings: Settings) -> None:
         assert "secret internal detail" not in body and "Traceback" not in body
         assert "the server failed on this request" in body
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_address_finder_finds_what_finditer_finds() -> None:
+    """web.privacy._finditer starts from each "@" (or "%40") instead of every offset:
+    the same matches, over text dense in the characters that make the regex backtrack."""
+    import random
+
+    from web import privacy
+
+    rng = random.Random(19)
+    pieces = ["a", "Zq", "9", ".", "-", "_", "+", "@", "%40", "%", "4", " ", "<", "/", "x.y",
+              "example.org", "..", "@@", "é"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 60)))
+             for _ in range(5000)]
+    texts += ["a@b.c@d.e", "x%40y.z%40w.v", "a" * 300 + "@", "@b.c", "m@x-.y-", "a@b"]
+    for text in texts:
+        for pattern, at in ((privacy.ADDRESS, "@"), (privacy.ENCODED, "%40")):
+            assert [m.span() for m in privacy._finditer(pattern, at, text)] == [
+                m.span() for m in pattern.finditer(text)], text
