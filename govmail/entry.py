@@ -1,13 +1,15 @@
 """The ``govmail`` command: a search a running resident can answer is answered there.
 
 Everything else, and every search no resident answers, runs the click command line
-(``govmail/cli.py``). Only the standard library and ``core.config`` (itself standard
-library only) are imported before that choice, so an answered search costs a Python
+(``govmail/cli.py``). Only the standard library is imported before that choice (and
+``core.config``, itself standard library only, when neither --index nor $GOVMAIL_INDEX
+says where the index is), so an answered search costs a Python
 start, not numpy, Whoosh and click (issue 19; ``govmail/resident.py``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -23,6 +25,18 @@ def _index_option(args: Sequence[str]) -> str | None:
     return found
 
 
+def _terminal_width() -> int:
+    """shutil.get_terminal_size's answer, without importing shutil (and its compressors)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 100
+    except (AttributeError, ValueError, OSError):
+        return 100
+
+
 def from_resident(argv: Sequence[str]) -> int | None:
     """The exit status of ``govmail ARGV`` answered by a resident, or None (then nothing
     was printed and the command line must run)."""
@@ -32,15 +46,18 @@ def from_resident(argv: Sequence[str]) -> int | None:
         return None
     args = list(argv[1:])
     try:
-        import shutil
-
-        from core import config
         from govmail import resident
 
-        settings = config.load(None).with_overrides(index_dir=_index_option(args))
-        width = shutil.get_terminal_size((100, 24)).columns
-        styled = sys.stdout.isatty()
-        answer = resident.ask(settings, args, width, styled)
+        config_path = os.environ.get("GOVMAIL_CONFIG") or None
+        index_dir = os.path.expanduser(_index_option(args) or os.environ.get("GOVMAIL_INDEX")
+                                       or "")
+        if not index_dir:
+            # Only the configuration knows (its index_dir, else the XDG default).
+            from core import config
+
+            index_dir = str(config.load(None).index_dir)
+        answer = resident.ask(index_dir, config_path, os.environ, args, _terminal_width(),
+                              sys.stdout.isatty())
     except Exception:  # a bad config file, say: the command line words it
         return None
     if answer is None or "declined" in answer:

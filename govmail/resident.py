@@ -19,10 +19,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+
+# typing, pathlib and threading are the server's: the client path does without them.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import threading
+    from pathlib import Path
+    from typing import Any
 
 SOCKET_NAME = ".govmail.sock"
 # Bumped when the request or response changes: an older server is then not asked.
@@ -39,17 +43,28 @@ CONNECTIONS = 8
 MAX_SOCKET_PATH = 107
 
 
-def socket_path(index_dir: str | Path) -> Path:
-    return Path(index_dir) / SOCKET_NAME
+def socket_path(index_dir: str | Path) -> str:
+    return os.path.join(os.path.abspath(index_dir), SOCKET_NAME)
 
 
 def settings_key(settings: Any) -> str:
-    """What both sides compare: every setting (the dataclass's repr holds them all), so a
-    different config file, environment or --index is never answered by this server."""
-    return repr(settings)
+    """What the server compares: every setting (the dataclass's repr holds them all), the
+    index directory made absolute, so a different config file, environment or --index is
+    never answered by this server."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    return repr(replace(settings, index_dir=Path(settings.index_dir).resolve()))
 
 
-def _directory_id(index_dir: Path) -> tuple[int, int]:
+# What core.config.load reads besides the file: the client sends these, the server loads
+# the settings the client would have (core/config.py stays the one reader of them).
+def client_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items()
+            if k.startswith("GOVMAIL_") or k in ("XDG_DATA_HOME", "HOME")}
+
+
+def _directory_id(index_dir: str | Path) -> tuple[int, int]:
     found = os.stat(index_dir)
     return found.st_dev, found.st_ino
 
@@ -74,18 +89,25 @@ def _read_line(conn: socket.socket, limit: int) -> bytes | None:
 # ---- the client: standard library only ----------------------------------------------
 
 
-def ask(settings: Any, args: Sequence[str], width: int, styled: bool) -> dict[str, Any] | None:
+def ask(index_dir: str, config_path: str | None, environ: Mapping[str, str],
+        args: Sequence[str], width: int, styled: bool) -> dict[str, Any] | None:
     """The resident's answer to ``govmail search ARGS`` ({"status", "stdout", "stderr"}),
-    or None when there is no resident to ask or it declines."""
-    path = socket_path(settings.index_dir)
+    or None when there is no resident to ask or it declines.
+
+    ``index_dir``: where the search would look; ``config_path`` and ``environ``: what its
+    settings would be loaded from (the server loads them and compares with its own).
+    """
+    path = socket_path(index_dir)
     if len(os.fsencode(path)) > MAX_SOCKET_PATH:
         return None
-    request = {"protocol": PROTOCOL, "settings": settings_key(settings), "args": list(args),
-               "width": width, "styled": styled}
+    request = {"protocol": PROTOCOL, "index": os.path.abspath(index_dir),
+               "config": os.path.abspath(config_path) if config_path else None,
+               "env": client_environment(environ), "args": list(args), "width": width,
+               "styled": styled}
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(CONNECT_TIMEOUT)
-            conn.connect(os.fspath(path))
+            conn.connect(path)
             conn.settimeout(ANSWER_TIMEOUT)
             conn.sendall(json.dumps(request).encode("utf-8") + b"\n")
             raw = _read_line(conn, MAX_RESPONSE)
@@ -114,13 +136,15 @@ class Resident:
     """
 
     def __init__(self, settings: Any, parse: Callable[[list[str]], Mapping[str, Any]]) -> None:
+        import threading
+
         from search.engine import Engine
 
         self.settings = settings
         self.parse = parse
         self.path = socket_path(settings.index_dir)
         self.key = settings_key(settings)
-        self.directory = _directory_id(Path(settings.index_dir))
+        self.directory = _directory_id(settings.index_dir)
         self.engine = Engine(settings)
         self._slots = threading.BoundedSemaphore(CONNECTIONS)
         self._stopped = threading.Event()
@@ -133,15 +157,20 @@ class Resident:
     def start(self) -> bool:
         """Listen; False (and nothing listening) when the path is too long or another
         live server already answers on it."""
+        import threading
+
         if len(os.fsencode(self.path)) > MAX_SOCKET_PATH:
             return False
-        if self.path.exists() or self.path.is_symlink():
+        if os.path.lexists(self.path):
             probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             probe.settimeout(CONNECT_TIMEOUT)
             try:
-                probe.connect(os.fspath(self.path))
+                probe.connect(self.path)
             except OSError:
-                self.path.unlink(missing_ok=True)  # left by a server that died
+                try:
+                    os.unlink(self.path)  # left by a server that died
+                except FileNotFoundError:
+                    pass
             else:
                 return False  # another server's: leave it answering
             finally:
@@ -150,7 +179,7 @@ class Resident:
         # Created 0600 (umask), not chmod-ed after: no moment where others may connect.
         old = os.umask(0o177)
         try:
-            listener.bind(os.fspath(self.path))
+            listener.bind(self.path)
         finally:
             os.umask(old)
         self._bound_inode = self._socket_inode()
@@ -171,7 +200,7 @@ class Resident:
             try:
                 # Only our own socket: another server may have bound the path since.
                 if self._socket_inode() == self._bound_inode:
-                    self.path.unlink()
+                    os.unlink(self.path)
             except OSError:
                 pass
         self.engine.close()
@@ -183,6 +212,8 @@ class Resident:
             return None
 
     def _accept(self) -> None:
+        import threading
+
         assert self._listener is not None
         while not self._stopped.is_set():
             try:
@@ -217,6 +248,7 @@ class Resident:
         import io
 
         from backends import verify_index
+        from core import config
         from govmail.output import parse_columns, run_search
 
         try:
@@ -225,10 +257,15 @@ class Resident:
             return {"declined": "not JSON"}
         if not isinstance(request, dict) or request.get("protocol") != PROTOCOL:
             return {"declined": "another protocol"}
-        if request.get("settings") != self.key:
-            return {"declined": "other settings"}
         try:
-            if _directory_id(Path(self.settings.index_dir)) != self.directory:
+            env, config_path = request.get("env"), request.get("config")
+            if not isinstance(env, dict) or not isinstance(config_path, str | None):
+                return {"declined": "bad request"}
+            theirs = config.load(config_path, env=env).with_overrides(
+                index_dir=request.get("index"))
+            if settings_key(theirs) != self.key:
+                return {"declined": "other settings"}
+            if _directory_id(self.settings.index_dir) != self.directory:
                 return {"declined": "the index directory was replaced"}
             args = request.get("args")
             if not isinstance(args, list) or not all(isinstance(a, str) for a in args):

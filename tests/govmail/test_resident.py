@@ -41,8 +41,9 @@ def _params(args: list[str]) -> dict:
     return search_command.make_context("search", args).params
 
 
-def _ask(settings: Settings, *args: str) -> dict | None:
-    return resident.ask(settings, list(args), 100, False)
+def _ask(settings: Settings, *args: str, **env: str) -> dict | None:
+    return resident.ask(str(settings.index_dir), None, {"GOVMAIL_CONFIG": "", **env},
+                        list(args), 100, False)
 
 
 def test_answers_what_the_command_line_prints_and_declines_other_settings(
@@ -51,6 +52,7 @@ def test_answers_what_the_command_line_prints_and_declines_other_settings(
     server = resident.Resident(settings, _params)
     assert server.start()
     try:
+        assert server.path == str(index / resident.SOCKET_NAME)
         mode = stat.S_IMODE(os.stat(server.path).st_mode)
         assert stat.S_ISSOCK(os.stat(server.path).st_mode) and mode == 0o600
         answer = _ask(settings, "marker07", "--format", "json")
@@ -60,7 +62,7 @@ def test_answers_what_the_command_line_prints_and_declines_other_settings(
         none = _ask(settings, "zzzzqqq", "--format", "json")
         assert none is not None and none["status"] == 1
         # Another setting (here a page bound) might answer differently: declined.
-        assert _ask(Settings(index_dir=index, max_page=3), "marker07") is None
+        assert _ask(settings, "marker07", GOVMAIL_MAX_PAGE="3") is None
         # A bad query or usage is declined: the in-process run words the error.
         assert _ask(settings, "from:") is None
         assert _ask(settings, "marker07", "--limit", "0") is None
@@ -73,7 +75,7 @@ def test_answers_what_the_command_line_prints_and_declines_other_settings(
         # Oversized requests are cut off, not read whole.
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(10)
-            conn.connect(str(server.path))
+            conn.connect(server.path)
             try:
                 conn.sendall(b"x" * (resident.MAX_REQUEST + 70000))
             except OSError:
@@ -82,7 +84,7 @@ def test_answers_what_the_command_line_prints_and_declines_other_settings(
         assert b"declined" in reply or reply == b""
     finally:
         server.close()
-    assert not server.path.exists()
+    assert not os.path.exists(server.path)
     assert _ask(settings, "marker07") is None
 
 
