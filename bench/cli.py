@@ -95,13 +95,23 @@ class _Resident:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 600  # the deep check at start reads every byte
-        while not self.socket.exists():
+        # Answering, not merely there: a server killed earlier leaves its socket file.
+        while not self._answers():
             if self.process.poll() is not None:
                 raise RuntimeError(f"govmail serve exited: {self.process.stderr.read()[:300]}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError("govmail serve never opened its socket")
             time.sleep(0.2)
+
+    def _answers(self) -> bool:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1)
+            try:
+                probe.connect(str(self.socket))
+            except OSError:
+                return False
+        return True
 
     def stop(self) -> None:
         self.process.terminate()
