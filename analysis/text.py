@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 # Whoosh's English list (the first analyzer's), kept so phrases and ranking stay as they were.
@@ -44,19 +45,34 @@ _MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u067
     "\u06d6-\u06ed\u0900-\u0dff\u0e31\u0e34-\u0e3a\u0e47-\u0e4e"
 _W = f"(?:[^\\W{_CJK_CLASS}]|[{_MARKS}])"
 _URL_CHARS = r"[^\s<>\"'()\[\]{}|\\^`]"
-_TOKEN = re.compile(
-    rf"""(?P<url>(?:https?|ftp)://{_URL_CHARS}+|www\.{_URL_CHARS}+)
+_TOKEN_PATTERN = rf"""(?P<url>(?:https?|ftp)://{_URL_CHARS}+|www\.{_URL_CHARS}+)
        | (?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
        | (?P<host>(?:[^\W{_CJK_CLASS}][\w-]*\.)+[^\W\d_{_CJK_CLASS}]{{2,}}\b(?:/{_URL_CHARS}*)?)
        | (?P<cjk>[{_CJK_CLASS}]+)
        | (?P<word>{_W}+(?:\.?{_W}+)*)
-    """,
-    re.VERBOSE,
-)
+    """
 # Word characters (combining marks included) joined by what URLs and addresses join with.
 _CHUNK = re.compile(rf"[\w{_MARKS}]+(?:[.@:/+\-]+[\w{_MARKS}]+)*")
-_CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
-_PATH_WORD = re.compile(rf"[^\W_{_CJK_CLASS}]+|[{_CJK_CLASS}]+")
+
+
+# The patterns only non-ASCII words, URLs and addresses need are compiled when first met:
+# compiling their Unicode classes was most of this module's import, which every
+# `govmail search` process paid for a query of plain words (issue 19).
+@cache
+def _token_re() -> re.Pattern[str]:
+    return re.compile(_TOKEN_PATTERN, re.VERBOSE)
+
+
+@cache
+def _cjk_run_re() -> re.Pattern[str]:
+    return re.compile(f"[{_CJK_CLASS}]+")
+
+
+@cache
+def _path_word_re() -> re.Pattern[str]:
+    return re.compile(rf"[^\W_{_CJK_CLASS}]+|[{_CJK_CLASS}]+")
+
+
 _TRAILING = ".,;:!?'\")]}>"
 # Letters NFKD leaves whole that folding still maps (ICU's folding, as accent_map did).
 _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae",
@@ -104,7 +120,7 @@ def fold(word: str) -> str:
 
 
 def is_cjk(text: str) -> bool:
-    return bool(_CJK_RUN.fullmatch(text))
+    return bool(_cjk_run_re().fullmatch(text))
 
 
 def bigrams(run: str) -> list[str]:
@@ -169,7 +185,7 @@ def rows(text: str, *, query: bool = False, keep_stops: bool = False) -> list[Ro
             pos += 1
             continue
         base = chunk_match.start()
-        for match in _TOKEN.finditer(chunk):
+        for match in _token_re().finditer(chunk):
             kind = match.lastgroup
             start, raw = base + match.start(), match.group(0)
             if kind == "word":
@@ -210,7 +226,7 @@ def rows(text: str, *, query: bool = False, keep_stops: bool = False) -> list[Ro
                         append((extra, pos, start, end, "extra", False))
                 pos += 1
             if slash:
-                for word_match in _PATH_WORD.finditer(path):
+                for word_match in _path_word_re().finditer(path):
                     part = fold(word_match.group(0))
                     for gram in bigrams(part) if is_cjk(part) else [part]:
                         append((gram, pos, start, end, "path", False))

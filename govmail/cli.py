@@ -409,10 +409,15 @@ def stats(ctx: click.Context, index_dir: Path | None, fmt: str) -> None:
               help="Connections held open at once (default 1000; see Deployment).")
 @click.option("--channel-timeout", type=click.IntRange(1, 3600), default=None,
               help="Seconds an idle connection stays open (default 30).")
+@click.option("--socket/--no-socket", "resident_socket", default=True, show_default=True,
+              help="Also answer `govmail search` on a socket in the index directory "
+              "(mode 0600), so a search need not start the engine.")
 @click.pass_context
 def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, threads: int,
-          connection_limit: int | None, channel_timeout: int | None) -> None:
+          connection_limit: int | None, channel_timeout: int | None,
+          resident_socket: bool) -> None:
     """Serve the web interface and JSON API with waitress (a production WSGI server)."""
+    from govmail import resident as resident_module
     from govmail import server as server_module
     from index.raw import read
     from web import create_app
@@ -428,11 +433,22 @@ def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, thre
         connection_limit or server_module.CONNECTION_LIMIT,
         channel_timeout or server_module.CHANNEL_TIMEOUT,
     )
+    resident = None
+    if resident_socket and settings.backend == "whoosh":
+        resident = resident_module.Resident(
+            settings, lambda args: search_command.make_context("search", args).params)
+        if resident.start():
+            click.echo(f"govmail: answering searches on {resident.path}", err=True)
+        else:
+            resident.close()
+            resident = None
     click.echo(f"govmail: serving {settings.index_dir} on http://{host}:{port}/", err=True)
     try:
         server.run()
     finally:
         server.close()
+        if resident is not None:
+            resident.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

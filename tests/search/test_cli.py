@@ -34,7 +34,8 @@ def run(index: Path, *args: str) -> tuple[int, str, str]:
 def test_json_output_matches_the_schema_and_the_api(
     fixture_index: Path, engine: Engine, validator: jsonschema.Draft202012Validator
 ) -> None:
-    code, out, err = run(fixture_index, "search", "dnssec", "OR", "whois", "--format", "json")
+    code, out, err = run(fixture_index, "search", "dnssec", "OR", "whois", "--format", "json",
+                         "--facets")
     assert (code, err) == (0, "")
     printed = json.loads(out)
     validator.validate(printed)
@@ -42,6 +43,25 @@ def test_json_output_matches_the_schema_and_the_api(
     validator.validate(api)
     del printed["elapsed_ms"], api["elapsed_ms"]
     assert printed == api
+
+
+def test_json_leaves_facets_out_unless_asked(fixture_index: Path, engine: Engine,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting facets was most of a JSON search's time (issue 19): only --facets asks."""
+    from backends.whoosh.reader import WhooshReader
+
+    counted: list[tuple[str, ...]] = []
+    real = WhooshReader.count
+
+    def spy(self, matched, names):  # type: ignore[no-untyped-def]
+        counted.append(tuple(names))
+        return real(self, matched, names)
+
+    monkeypatch.setattr(WhooshReader, "count", spy)
+    code, out, _ = run(fixture_index, "search", "dnssec", "--format", "json")
+    assert code == 0 and json.loads(out)["facets"] == {} and counted == []
+    code, out, _ = run(fixture_index, "search", "dnssec", "--format", "json", "--facets")
+    assert code == 0 and json.loads(out)["facets"]["list"] and counted
 
 
 def test_schema_rejects_a_wrong_shape(validator: jsonschema.Draft202012Validator) -> None:

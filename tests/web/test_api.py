@@ -166,13 +166,15 @@ def test_opensearch_description(client: FlaskClient) -> None:
 
 
 def test_api_search_equals_the_cli_json(web_index: Path, client: FlaskClient) -> None:
-    """DESIGN: `govmail search --format json` and GET /api/search return the same object."""
+    """DESIGN: `govmail search --format json --facets` and GET /api/search return the same
+    object (without --facets the CLI leaves the facet counts out: issue 19)."""
     from click.testing import CliRunner
 
     from govmail.cli import cli
 
     shown = CliRunner().invoke(
-        cli, ["search", "governments", "--index", str(web_index), "--format", "json"],
+        cli, ["search", "governments", "--index", str(web_index), "--format", "json",
+              "--facets"],
         env={"GOVMAIL_CONFIG": ""},
     )
     assert shown.exit_code == 0, shown.output
