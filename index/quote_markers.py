@@ -29,6 +29,11 @@ _VERBS = (
 ATTRIBUTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
+        # Supercite: '"KH" == Kurt Hornik <kh@x.org> writes:' (the key is a nickname).
+        r'^"[^"]{1,40}"\s*==\s*(?P<name>[^<>:"]{1,80}?(?:\s*<[^<>\s]{1,120}>)?)\s+writes\s*:$',
+        # Supercite's two-line form, joined: "Kevin Ushey on Fri, 22 Feb 2019 10:09 writes:"
+        r"^(?P<name>[^\W\d_][\w'.-]{0,30}(?:\s[^\W\d_][\w'.-]{0,30}){0,4})"
+        r"(?:\s*<[^<>\s]{1,120}>)?\s+(?-i:on)\s+(?:\w{3},?\s+)?\d.{0,100}?\s(?:writes|wrote)\s*:$",
         # ar: "في الثلاثاء، 12 مارس 2021، كتب NAME <ADDR>:" (the verb before the name)
         r"^.{0,200}?(?:^|[\s،,])كتبت?\s+(?P<name>[^:：]{1,160}?)\s*[:：]$",
         # ja (Thunderbird): "2021/03/12 10:00 に NAME さんは書きました:"

@@ -371,16 +371,29 @@ def _mark_attributions(lines: list[_L], budget: _Budget) -> None:
         if tries > MAX_ATTRIBUTION_TRIES:
             continue
         nxt = lines[e + 1] if e + 1 < len(lines) else None
+        if nxt is not None and nxt.kind == "blank" and ln.depth and e + 2 < len(lines):
+            up = lines[e + 2]  # the verb one level up is a block of its own
+            if up.kind == "text" and up.depth < ln.depth and _VERB_ONLY.match(up.text.strip()) \
+                    and _match_attribution(_deobfuscate(tail.strip()) + " " + up.text.strip()):
+                # Gmail re-wrapped a deep attribution: "> > >> On DATE, NAME <ADDR>" then
+                # "> wrote:". The verb belongs to the deeper line.
+                up.depth = ln.depth
+                lines[e + 1], lines[e + 2] = up, nxt
+                continue
         if nxt is not None and nxt.kind == "text" and _VERB_ONLY.match(nxt.text.strip()):
             continue  # the verb wrapped onto the next line: match the attribution there
         # Try the attribution ending on this line, shortest first, so a greeting just
         # above a wrapped attribution is never swallowed into it.
-        for start in (e, e - 1, e - 2):
+        # A line opening "on DATE" continues the name above it (supercite's two-line form).
+        starts = (e - 1, e, e - 2) if tail.lstrip().startswith("on ") else (e, e - 1, e - 2)
+        for start in starts:
             if start < 0 or any(
                 lines[k].kind != "text" or lines[k].depth != ln.depth for k in range(start, e)
             ) or (start < e and _FIELD_LABEL.match(lines[start + 1].text.strip())):
                 # A field line ("Author: ...", "Date: ...") continues no attribution: the
                 # lines above belong to a DESCRIPTION file, a git log or a form.
+                if start == starts[0] != e:
+                    continue  # no name above the "on DATE" line: try it alone
                 break
             joined = " ".join(lines[k].text.strip() for k in range(start, e + 1))
             joined = _SPACE_AFTER_OPEN.sub(r"\1", _SPACE_BEFORE_CLOSE.sub(r"\1", joined))
