@@ -109,7 +109,7 @@ FORWARD_MARKERS: tuple[re.Pattern[str], ...] = tuple(
 )
 
 ORIGINAL_MESSAGE: re.Pattern[str] = re.compile(
-    r"^\s*-{2,}\s*(?:Original Message|Original|Reply Message|Ursprüngliche Nachricht|"
+    r"^\s*-{2,}\s*(?:Original Message|Original E-mail|Original|Reply Message|Ursprüngliche Nachricht|"
     r"Antwort Nachricht|Message d'origine|Message d’origine|Mensaje original|"
     r"Mensagem original|Messaggio originale|Oorspronkelijk bericht|Исходное сообщение|"
     r"Oryginalna wiadomość|Αρχικό μήνυμα|原始邮件|原始郵件|Oprindelig meddelelse|"
@@ -123,7 +123,7 @@ _FROM_LABELS = (
     r"From|De|Von|Van|Da|Od|Från|Fra|Expéditeur|От|От кого|Lähettäjä|发件人|寄件者|보낸 사람"
 )
 _OTHER_LABELS = (
-    r"Sent|Date|To|Cc|Bcc|Subject|Reply-To|Envoyé|Envoyé le|Le|À|A|Destinataire|Objet|Sujet|"
+    r"Sent|Sent Time|Date|To|Cc|Bcc|Subject|Reply-To|Envoyé|Envoyé le|Le|À|A|Destinataire|Objet|Sujet|"
     r"Gesendet|Datum|An|Kopie|Betreff|Enviado|Enviado el|Enviada em|Fecha|Para|Asunto|Assunto|"
     r"Inviato|Data|Oggetto|Verzonden|Aan|Onderwerp|Wysłano|Do|DW|Temat|Skickat|Sendt|Dato|"
     r"Till|Til|Kopia|Kopi|Ämne|Emne|Odesláno|Komu|Předmět|Отправлено|Дата|Кому|Тема|"
