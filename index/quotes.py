@@ -121,7 +121,7 @@ def clean_name(value: str | None) -> str | None:
         name = name.replace(addr.group(0), "")
     name = re.sub(r"\s+via\s+\S+$", "", name.strip())
     name = name.split(";")[0]
-    name = name.strip(" \"'“”«»,;:*_-\t").rstrip(" ([<").strip()
+    name = name.strip(" \"'“”«»,;:*_-\t").rstrip(" ([<>").strip()
     if name.startswith("(") and name.endswith(")"):
         name = name[1:-1].strip()
     if name and _ADDR.fullmatch(name):

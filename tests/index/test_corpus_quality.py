@@ -173,7 +173,8 @@ def test_quote_authors_match_the_hand_checked_ones(sets: dict[str, dict[str, Mes
     wrong = []
     for case in cases:
         record = sets[case["set"]][case["message_id"]]
-        quote = next(q for q in record.quotes if q.text.startswith(case["quote_starts"]))
-        if quote.author != case["author"]:
-            wrong.append((case["message_id"], case["quote_starts"], quote.author, case["author"]))
+        quote = next((q for q in record.quotes if q.text.startswith(case["quote_starts"])), None)
+        author = quote.author if quote is not None else "(no such quote block)"
+        if author != case["author"]:
+            wrong.append((case["message_id"], case["quote_starts"], author, case["author"]))
     assert wrong == []
