@@ -143,6 +143,8 @@ def plain_lines(text: str, flowed: bool = False, delsp: bool = False) -> list[tu
         items.append([depth, rest, line])
     if ">>>>> " in text:
         _supercite(items)
+    if "\n|" in text:
+        _bar_quotes(items)
     if any(item[0] for item in items):
         _literal_consoles(items)
     out: list[tuple[int, str]] = []
@@ -183,6 +185,28 @@ def declared_flowed(data: bytes) -> tuple[bool, bool]:
         return False, False
     end = _HEADER_END.search(data, m.end())
     return True, _DELSP.search(data, m.start(), end.start() if end else len(data)) is not None
+
+
+def _bar_quotes(items: list[list]) -> None:
+    """"|" as the quote mark (Dirk Eddelbuettel's and some Emacs setups): a run of "|" lines
+    right under an attribution is a quote, one level per "|"; a table's "| a | b |" row is not.
+    """
+    k = 0
+    n = len(items)
+    while k < n:
+        if items[k][0] or not _is_attribution_line(items[k][2]):
+            k += 1
+            continue
+        j = k + 1
+        while j < n and not items[j][2].strip():
+            j += 1
+        while j < n and items[j][2].startswith("|") and not (
+                items[j][2].rstrip().endswith("|") and items[j][2].count("|") > 2):
+            rest = items[j][2][1:]
+            depth, rest = quote_prefix(rest[1:] if rest.startswith(" ") else rest)
+            items[j][0], items[j][1] = 1 + depth, rest
+            j += 1
+        k = max(j, k + 1)
 
 
 # ---- console and code lines that start with ">" -------------------------------------------
