@@ -57,10 +57,61 @@ def _next_marker(line: str, i: int) -> bool:
     return j < len(line) and line[j] == ">"
 
 
+# Scissors, the cut mark around pasted code: ">8 --- >8 ---", "-- >8 --", "---8<---".
+_SCISSORS = re.compile(r"^\s{0,3}(?:-{1,8}\s?)?(?:>8|8<)(?:\s?-{1,8}\s?(?:>8|8<)?)*\s?-*\s*$")
+
+
 def _is_arrow_art(line: str) -> bool:
     stripped = line.strip()
     # Most quoted lines do not end in "<<": no regex for them.
+    if stripped.startswith((">8", "-")) and _SCISSORS.match(stripped) is not None:
+        return True
     return stripped.endswith("<<") and _ARROW_ART.match(stripped) is not None
+
+
+# Supercite (Emacs, VM): '>>>>> "KH" == Kurt Hornik <kh at x.org> writes:' (or the name and
+# "on DATE writes:" on two such lines) names the author, and the quoted lines carry the key
+# instead of ">": "KH> text". The five ">" are a header's frame, not a 5-deep quote, and a
+# "KH>" line is a quote only below a header that names KH ("R>" and "IDL>" are prompts).
+_SUPERCITE = re.compile(r'^>{5}\s+(?P<text>(?:"(?P<key>[^"\s][^"]{0,39})"\s*==\s*)?\S.{0,200})$')
+_SUPERCITE_KEY = re.compile(r"^\s{0,4}(?P<key>[^\s>][^\s>]{0,39})>")
+
+
+def _supercite(items: list[list]) -> None:
+    """Supercite header lines back to depth 0, "KEY>" lines under them to quotes.
+
+    A header is '"KEY" == NAME writes:' or "NAME" then "on DATE writes:", each behind five
+    ">", with no deeper line after it: ">>>>> Bob wrote:" over ">>>>>> text" is a real
+    5-deep attribution.
+    """
+    keys: set[str] = set()
+    n = len(items)
+    for i, item in enumerate(items):
+        line = item[2]
+        if line.startswith(">>>>> ") and item[0] == 5:
+            m = _SUPERCITE.match(line.rstrip())
+            if m is None:
+                continue
+            text = m.group("text").rstrip()
+            header = [i]
+            if not (m.group("key") and text.endswith("writes:")):
+                second = _SUPERCITE.match(items[i + 1][2].rstrip()) if i + 1 < n else None
+                if second is None or not second.group("text").startswith("on ") or not \
+                        second.group("text").rstrip().endswith(("writes:", "wrote:")):
+                    continue
+                header.append(i + 1)
+            after = next((x for x in items[header[-1] + 1:] if x[1].strip()), None)
+            if after is not None and after[0] >= 5:
+                continue
+            for k in header:
+                items[k][0], items[k][1] = 0, _SUPERCITE.match(items[k][2].rstrip()).group("text")
+            keys.add(m.group("key") or "")
+            continue
+        if keys and not item[0]:
+            m = _SUPERCITE_KEY.match(line)
+            if m is not None and m.group("key") in keys:
+                depth, rest = quote_prefix(line[m.end():].lstrip(" "))
+                item[0], item[1] = 1 + depth, rest
 
 
 def normalise_line(text: str) -> str:
@@ -90,6 +141,10 @@ def plain_lines(text: str, flowed: bool = False, delsp: bool = False) -> list[tu
             depth, rest = 0, line
         prev_raw, prev_depth = line, depth
         items.append([depth, rest, line])
+    if ">>>>> " in text:
+        _supercite(items)
+    if "\n|" in text:
+        _bar_quotes(items)
     if any(item[0] for item in items):
         _literal_consoles(items)
     out: list[tuple[int, str]] = []
@@ -130,6 +185,28 @@ def declared_flowed(data: bytes) -> tuple[bool, bool]:
         return False, False
     end = _HEADER_END.search(data, m.end())
     return True, _DELSP.search(data, m.start(), end.start() if end else len(data)) is not None
+
+
+def _bar_quotes(items: list[list]) -> None:
+    """"|" as the quote mark (Dirk Eddelbuettel's and some Emacs setups): a run of "|" lines
+    right under an attribution is a quote, one level per "|"; a table's "| a | b |" row is not.
+    """
+    k = 0
+    n = len(items)
+    while k < n:
+        if items[k][0] or not _is_attribution_line(items[k][2]):
+            k += 1
+            continue
+        j = k + 1
+        while j < n and not items[j][2].strip():
+            j += 1
+        while j < n and items[j][2].startswith("|") and not (
+                items[j][2].rstrip().endswith("|") and items[j][2].count("|") > 2):
+            rest = items[j][2][1:]
+            depth, rest = quote_prefix(rest[1:] if rest.startswith(" ") else rest)
+            items[j][0], items[j][1] = 1 + depth, rest
+            j += 1
+        k = max(j, k + 1)
 
 
 # ---- console and code lines that start with ">" -------------------------------------------

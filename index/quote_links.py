@@ -6,7 +6,8 @@ text among the author's own words: the In-Reply-To parent, the References from n
 farthest, then the thread's earlier messages, nearest first. Only when no candidate wrote
 the text (a quote of a quote whose writer is not indexed) does it link to the first
 candidate that holds it anywhere. A quote the markup already linked (``cite="mid:..."``)
-keeps its link; an unnamed quote takes the linked message's author.
+keeps its link; an unnamed quote takes the author of the message whose own words hold it
+(never that of a message that only quoted it: a wrong author is worse than none).
 
 Text is compared as lowercased words, so re-wrapping, ``>`` markers and punctuation
 changed by a mail client do not hide a match; a long quote matches when one of three
@@ -16,10 +17,14 @@ changed by a mail client do not hide a match; a long quote matches when one of t
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from core.records import Message, Quote
+from index.catalog import epoch, row_from_message
+from index.plans import thread_node
+from index.threads import thread_ids
 
 _WORD = re.compile(r"\w+")
 PROBE_WORDS = 12
@@ -67,13 +72,15 @@ def link(quotes: Iterable[Quote], sources: list[Source]) -> tuple[Quote, ...]:
     out: list[Quote] = []
     for quote in quotes:
         needles = probes(quote.text) if not quote.message_id else ()
-        found = None
+        found = wrote = None
         if needles:
-            found = next((s for s in sources if _holds(s.own, needles)), None) or next(
-                (s for s in sources if _holds(s.whole, needles)), None)
+            wrote = next((s for s in sources if _holds(s.own, needles)), None)
+            found = wrote or next((s for s in sources if _holds(s.whole, needles)), None)
         if found is not None:
+            # Only the message whose own words hold the text names its author: one that
+            # merely quoted it would put the quoter's name on someone else's words.
             quote = replace(quote, message_id=found.message_id,
-                            author=quote.author or found.author)
+                            author=quote.author or (wrote.author if wrote else None))
         out.append(quote)
     return tuple(out)
 
@@ -151,3 +158,31 @@ def relink(quotes: tuple[Quote, ...], sources: list[Source],
                 quote = fresh
         out.append(quote)
     return tuple(out)
+
+
+def link_together(messages: Iterable[Message]) -> dict[str, tuple[Quote, ...]]:
+    """The quotes of messages indexed together, linked as one writer batch links them.
+
+    What a user sees once a set is indexed, without an index: the same threads
+    (index/threads.py over the same rows), the same candidates in the same order and the
+    same :func:`link_batch`. Measurements and tools use it; the writer has the catalog.
+    """
+    pending = {m.message_id: m for m in messages}
+    thread_of = thread_ids(thread_node(row_from_message(m)) for m in pending.values())
+    by_thread: dict[str, list[tuple[float, str]]] = {}
+    for mid, message in pending.items():
+        when = epoch(message.date)
+        if when is not None:
+            by_thread.setdefault(thread_of[mid], []).append((when, mid))
+    for members in by_thread.values():
+        members.sort()
+    order: dict[str, list[str]] = {}
+    for mid, message in pending.items():
+        if not unlinked(message):
+            continue
+        members = by_thread.get(thread_of[mid], [])
+        when = epoch(message.date)
+        end = bisect_left(members, (when, "")) if when is not None else 0
+        earlier = [m for _, m in reversed(members[max(0, end - MAX_THREAD_CANDIDATES):end])]
+        order[mid] = candidates(message, earlier)
+    return link_batch(pending, order, lambda ids: {})

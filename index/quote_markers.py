@@ -29,6 +29,11 @@ _VERBS = (
 ATTRIBUTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
+        # Supercite: '"KH" == Kurt Hornik <kh@x.org> writes:' (the key is a nickname).
+        r'^"[^"]{1,40}"\s*==\s*(?P<name>[^<>:"]{1,80}?(?:\s*<[^<>\s]{1,120}>)?)\s+writes\s*:$',
+        # Supercite's two-line form, joined: "Kevin Ushey on Fri, 22 Feb 2019 10:09 writes:"
+        r"^(?P<name>[^\W\d_][\w'.-]{0,30}(?:\s[^\W\d_][\w'.-]{0,30}){0,4})"
+        r"(?:\s*<[^<>\s]{1,120}>)?\s+(?-i:on)\s+(?:\w{3},?\s+)?\d.{0,100}?\s(?:writes|wrote)\s*:$",
         # ar: "في الثلاثاء، 12 مارس 2021، كتب NAME <ADDR>:" (the verb before the name)
         r"^.{0,200}?(?:^|[\s،,])كتبت?\s+(?P<name>[^:：]{1,160}?)\s*[:：]$",
         # ja (Thunderbird): "2021/03/12 10:00 に NAME さんは書きました:"
@@ -104,7 +109,7 @@ FORWARD_MARKERS: tuple[re.Pattern[str], ...] = tuple(
 )
 
 ORIGINAL_MESSAGE: re.Pattern[str] = re.compile(
-    r"^\s*-{2,}\s*(?:Original Message|Original|Reply Message|Ursprüngliche Nachricht|"
+    r"^\s*-{2,}\s*(?:Original Message|Original E-mail|Original|Reply Message|Ursprüngliche Nachricht|"
     r"Antwort Nachricht|Message d'origine|Message d’origine|Mensaje original|"
     r"Mensagem original|Messaggio originale|Oorspronkelijk bericht|Исходное сообщение|"
     r"Oryginalna wiadomość|Αρχικό μήνυμα|原始邮件|原始郵件|Oprindelig meddelelse|"
@@ -118,7 +123,7 @@ _FROM_LABELS = (
     r"From|De|Von|Van|Da|Od|Från|Fra|Expéditeur|От|От кого|Lähettäjä|发件人|寄件者|보낸 사람"
 )
 _OTHER_LABELS = (
-    r"Sent|Date|To|Cc|Bcc|Subject|Reply-To|Envoyé|Envoyé le|Le|À|A|Destinataire|Objet|Sujet|"
+    r"Sent|Sent Time|Date|To|Cc|Bcc|Subject|Reply-To|Envoyé|Envoyé le|Le|À|A|Destinataire|Objet|Sujet|"
     r"Gesendet|Datum|An|Kopie|Betreff|Enviado|Enviado el|Enviada em|Fecha|Para|Asunto|Assunto|"
     r"Inviato|Data|Oggetto|Verzonden|Aan|Onderwerp|Wysłano|Do|DW|Temat|Skickat|Sendt|Dato|"
     r"Till|Til|Kopia|Kopi|Ämne|Emne|Odesláno|Komu|Předmět|Отправлено|Дата|Кому|Тема|"

@@ -40,6 +40,7 @@ _TRAILING_COLON = re.compile(r"\s*:$")
 _SPACE_BEFORE_CLOSE = re.compile(r"\s+([>)\]])")
 _SPACE_AFTER_OPEN = re.compile(r"([<(\[])\s+")
 _GLUED_CLOSE = re.compile(r">(?=[^\W\d_])")
+_OPEN_MAILTO = re.compile(r"\[mailto:[^\]]{0,200}$", re.IGNORECASE)
 # A signature longer than this after its "--" is a separator inside prose, not a signature.
 MAX_SIGNATURE_LINES = 20
 MAX_SIGNATURE_CHARS = 2000
@@ -120,12 +121,14 @@ def clean_name(value: str | None) -> str | None:
         name = name.replace(addr.group(0), "")
     name = re.sub(r"\s+via\s+\S+$", "", name.strip())
     name = name.split(";")[0]
-    name = name.strip(" \"'“”«»,;:*_-\t").rstrip(" ([<").strip()
+    name = name.strip(" \"'“”«»,;:*_-\t").rstrip(" ([<>").strip()
     if name.startswith("(") and name.endswith(")"):
         name = name[1:-1].strip()
     if name and _ADDR.fullmatch(name):
         return name.lower()
-    if not name:
+    if not name or not any(c.isalpha() for c in name):
+        # "????? ??????": the archive lost the name's charset; a name with no letter names
+        # no one (the linked message's author may fill it).
         return addr.group(0).lower() if addr else None
     if len(name.split()) > 8:
         return None
@@ -145,8 +148,11 @@ def _after_date(text: str) -> str:
     words = text.split()
     last_digit = max((k for k, w in enumerate(words) if _DIGIT.search(w)), default=-1)
     words = words[last_digit + 1:]
-    while words and (words[0].upper() in ("GMT", "UTC", "AM", "PM", "UHR", "に", "、")
-                     or (words[0].islower() and len(words) > 1)):
+    # Lowercase words after the date are its tail ("klo", "a.m."), not the name, which
+    # may itself be lowercase when no date came before it ("dhamma pal").
+    while last_digit >= 0 and words and (
+            words[0].upper() in ("GMT", "UTC", "AM", "PM", "UHR", "に", "、")
+            or (words[0].islower() and len(words) > 1)):
         words.pop(0)
     return " ".join(words)
 
@@ -219,18 +225,27 @@ def _header_block(lines: list[_L], i: int) -> tuple[int, str | None] | None:
     start = j
     author: str | None = None
     found_from = False
+    from_value = ""
     count = 0
     while j < len(lines) and lines[j].kind != "blank" and lines[j].depth == depth and j - start < 12:
         t = lines[j].text.strip()
         mf = qm.HEADER_FROM.match(t)
         if mf and not found_from:
             found_from = True
-            author = clean_name(mf.group("value"))
+            from_value = mf.group("value")
+            author = clean_name(from_value)
             count += 1
         elif qm.HEADER_OTHER.match(t):
             count += 1
-        elif count and (t.startswith(("[", "<")) or lines[j - 1].text.rstrip().endswith(("[mailto:", "<", ","))):
-            pass  # a header value wrapped onto the next line
+            from_value = ""
+        elif count and (t.startswith(("[", "<")) or lines[j - 1].text.rstrip().endswith(("[mailto:", "<", ","))
+                        or _OPEN_MAILTO.search(lines[j - 1].text)):
+            # A header value wrapped onto the next line; the From value's end names the
+            # sender: "From: list-bounces at x.org [mailto:list-" / "bounces at x.org] On
+            # Behalf Of Jane Doe".
+            if from_value:
+                from_value += (" " if from_value.endswith(",") else "") + t
+                author = clean_name(from_value)
         else:
             break
         j += 1
@@ -371,16 +386,29 @@ def _mark_attributions(lines: list[_L], budget: _Budget) -> None:
         if tries > MAX_ATTRIBUTION_TRIES:
             continue
         nxt = lines[e + 1] if e + 1 < len(lines) else None
+        if nxt is not None and nxt.kind == "blank" and ln.depth and e + 2 < len(lines):
+            up = lines[e + 2]  # the verb one level up is a block of its own
+            if up.kind == "text" and up.depth < ln.depth and _VERB_ONLY.match(up.text.strip()) \
+                    and _match_attribution(_deobfuscate(tail.strip()) + " " + up.text.strip()):
+                # Gmail re-wrapped a deep attribution: "> > >> On DATE, NAME <ADDR>" then
+                # "> wrote:". The verb belongs to the deeper line.
+                up.depth = ln.depth
+                lines[e + 1], lines[e + 2] = up, nxt
+                continue
         if nxt is not None and nxt.kind == "text" and _VERB_ONLY.match(nxt.text.strip()):
             continue  # the verb wrapped onto the next line: match the attribution there
         # Try the attribution ending on this line, shortest first, so a greeting just
         # above a wrapped attribution is never swallowed into it.
-        for start in (e, e - 1, e - 2):
+        # A line opening "on DATE" continues the name above it (supercite's two-line form).
+        starts = (e - 1, e, e - 2) if tail.lstrip().startswith("on ") else (e, e - 1, e - 2)
+        for start in starts:
             if start < 0 or any(
                 lines[k].kind != "text" or lines[k].depth != ln.depth for k in range(start, e)
             ) or (start < e and _FIELD_LABEL.match(lines[start + 1].text.strip())):
                 # A field line ("Author: ...", "Date: ...") continues no attribution: the
                 # lines above belong to a DESCRIPTION file, a git log or a form.
+                if start == starts[0] != e:
+                    continue  # no name above the "on DATE" line: try it alone
                 break
             joined = " ".join(lines[k].text.strip() for k in range(start, e + 1))
             joined = _SPACE_AFTER_OPEN.sub(r"\1", _SPACE_BEFORE_CLOSE.sub(r"\1", joined))
