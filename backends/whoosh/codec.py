@@ -205,7 +205,7 @@ class GovPostingsWriter(W3PostingsWriter):
         flags = 0
         arrays = None
         if self._arrays and type(self._format) is formats.Positions and len(values) == count:
-            arrays = pickled_gaps(values)
+            arrays = pickled_gaps(values) if count >= _NUMPY_FROM else _small_gaps(values)
         if arrays is not None:
             value_bytes = _positions_block(*arrays)
             flags |= POSITIONS_ARRAYS
@@ -309,8 +309,7 @@ class GovLeafMatcher(W3LeafMatcher):
             return
         data = self._values_part()
         if self._compression & POSITIONS_ARRAYS:
-            counts, gaps = read_positions_block(data, count)
-            self._values = tuple(_encode_gaps(counts, gaps))
+            self._values = tuple(_encode_gaps(*_positions_lists(data, count)))
             return
         if fixedsize is not None and fixedsize > 0:
             self._values = tuple(data[i : i + fixedsize] for i in range(0, len(data), fixedsize))
@@ -565,15 +564,59 @@ def pickled_gaps(values: list[bytes]) -> tuple[np.ndarray, np.ndarray] | None:
     return np.array(counts_list, dtype=np.uint32), np.array(gaps, dtype=np.uint32)
 
 
-def _positions_block(counts: np.ndarray, gaps: np.ndarray) -> bytes:
-    """A block's values part in layout 2 (module docstring), uncompressed."""
-    count_width = _width(int(counts.max()) if len(counts) else 0)
-    gap_width = _width(int(gaps.max()) if len(gaps) else 0)
+# Below this many postings a block is converted in plain Python: most terms have one or
+# two postings in a segment, and a dozen numpy calls a block cost more than the loop.
+_NUMPY_FROM = 32
+_TYPECODES = {1: "B", 2: "H", 4: "I"}
+
+
+def _small_gaps(values: list[bytes]) -> tuple[list[int], list[int]] | None:
+    """:func:`pickled_gaps` for a few values, as lists."""
+    counts: list[int] = []
+    gaps: list[int] = []
+    for value in values:
+        count = int.from_bytes(value[:4], "big")
+        start = 10 if count > 1 else 9
+        end = start + 2 * count
+        if count and len(value) == end + 2 and value[start:end:2] == b"K" * count:
+            gaps.extend(value[start + 1 : end : 2])
+        else:
+            positions = decode_positions(value)
+            count = len(positions)
+            gaps.extend(b - a for a, b in zip([0, *positions], positions, strict=False))
+        counts.append(count)
+    if gaps and min(gaps) < 0:
+        return None
+    return counts, gaps
+
+
+def _positions_block(counts: Any, gaps: Any) -> bytes:
+    """A block's values part in layout 2 (module docstring), uncompressed; from numpy
+    arrays or lists."""
+    count_width = _width(int(max(counts)) if len(counts) else 0)
+    gap_width = _width(int(max(gaps)) if len(gaps) else 0)
+    if isinstance(counts, np.ndarray):
+        return (
+            _WIDTHS.pack(count_width, gap_width)
+            + counts.astype(_DTYPES[count_width]).tobytes()
+            + gaps.astype(_DTYPES[gap_width]).tobytes()
+        )
     return (
         _WIDTHS.pack(count_width, gap_width)
-        + counts.astype(_DTYPES[count_width]).tobytes()
-        + gaps.astype(_DTYPES[gap_width]).tobytes()
+        + _le(array(_TYPECODES[count_width], counts))
+        + _le(array(_TYPECODES[gap_width], gaps))
     )
+
+
+def _positions_lists(data: bytes, count: int) -> tuple[list[int], list[int]]:
+    """:func:`read_positions_block` as lists, without numpy (Whoosh's matcher, merges)."""
+    count_width, gap_width = _WIDTHS.unpack_from(data)
+    at = _WIDTHS.size
+    counts = _from_le(_TYPECODES[count_width], data[at : at + count_width * count]).tolist()
+    at += count_width * count
+    total = sum(counts)
+    gaps = _from_le(_TYPECODES[gap_width], data[at : at + gap_width * total]).tolist()
+    return counts, gaps
 
 
 def read_positions_block(data: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -586,12 +629,12 @@ def read_positions_block(data: bytes, count: int) -> tuple[np.ndarray, np.ndarra
     return counts, gaps
 
 
-def _encode_gaps(counts: np.ndarray, gaps: np.ndarray) -> Iterator[bytes]:
+def _encode_gaps(counts: Any, gaps: Any) -> Iterator[bytes]:
     """Positions.encode's bytes for each posting, from its gaps (what Whoosh's matcher and a
     merge ask for: the same bytes the posting was written from)."""
-    flat = gaps.tolist()
+    flat = gaps.tolist() if isinstance(gaps, np.ndarray) else gaps
     at = 0
-    for number in counts.tolist():
+    for number in counts.tolist() if isinstance(counts, np.ndarray) else counts:
         yield pack_uint(number) + pickle.dumps(flat[at : at + number], 2)
         at += number
 

@@ -212,10 +212,16 @@ def test_gaps_round_trip_through_the_block(postings: list[list[int]]) -> None:
     assert read_counts.tolist() == counts.tolist() and read_gaps.tolist() == gaps.tolist()
     # What Whoosh's matcher and a merge get back: the very bytes written.
     assert list(govcodec._encode_gaps(read_counts, read_gaps)) == values
+    # Small blocks go through plain Python, to the same bytes.
+    small = govcodec._small_gaps(values)
+    assert small == (counts.tolist(), gaps.tolist())
+    assert govcodec._positions_block(*small) == block
+    assert govcodec._positions_lists(block, len(values)) == small
 
 
 def test_positions_out_of_order_keep_whooshs_values() -> None:
     assert pickled_gaps([formats.Positions().encode([5, 2])]) is None
+    assert govcodec._small_gaps([formats.Positions().encode([5, 2])]) is None
 
 
 def test_an_unknown_layout_is_refused() -> None:
