@@ -14,16 +14,34 @@ only the inside of a block differs::
     bytes   postings part, zlib'd: count id deltas as uint32 LE, each block's first one
             from the previous block's last id; then the weights as float32 LE: none when
             all are 1.0, one when all are equal, else count of them
-    bytes   values part, zlib'd: uint32 number of values, their uint32 sizes, the values
+    bytes   values part, zlib'd: uint32 number of values, their uint32 sizes, the values;
+            or, flag POSITIONS_ARRAYS (a field of Whoosh's Positions format in a segment of
+            layout 2), the block's positions as two arrays: uint8 item size of the counts
+            and uint8 item size of the gaps (1, 2 or 4, the smallest that holds the
+            block's largest), count uint counts (positions a posting), then the gaps
+            concatenated: each posting's positions as Whoosh's Positions.encode deltas
+            them (the first from 0), all as unsigned LE
 
 A term's ids across all its blocks are then one cumulative sum over the concatenated
 deltas (:func:`read_postings`). Vector postings (byte ids) keep whoosh3's format, and
 segments written by whoosh3 stay readable: each segment records the codec that wrote it,
 and :func:`term_postings` reads a term's postings as arrays from a segment of either.
+
+Positions: up to layout 1 each posting's value was Whoosh's own, a 4-byte count and a
+small pickle of its position gaps, and a phrase decoded them one posting at a time. A
+segment of layout 2 (``GovCodec.layout``, pickled with the segment) stores a block's
+positions as the arrays above, which :func:`term_positions` decodes with numpy for every
+wanted posting at once. Segments of layout 1 and whoosh3's stay readable (the values are
+read as before), so an index of older segments needs no rebuild; a merge rewrites them in
+the layout of the writing codec. Whoosh's own matcher still hands out each posting's
+value as Positions.encode bytes (rebuilt from the arrays), so its collectors, merges and
+highlighting see what they always saw. An index whose segments carry a layout this
+govmail does not know (written by a newer one) is refused with IndexFormatError.
 """
 
 from __future__ import annotations
 
+import bisect
 import pickle
 import re
 import struct
@@ -35,6 +53,7 @@ from itertools import accumulate, repeat
 from typing import Any
 
 import numpy as np
+from whoosh import formats
 from whoosh.codec.whoosh3 import (
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
@@ -45,6 +64,9 @@ from whoosh.codec.whoosh3 import (
 )
 from whoosh.matching import wrappers
 from whoosh.reading import TermNotFound
+from whoosh.system import pack_uint
+
+from core.errors import IndexFormatError
 
 _BLOCK_SIZE = struct.Struct("!i")  # whoosh3's postfile.write_int
 # count, last id, max weight, min length byte, max length byte, weight kind, flags,
@@ -54,7 +76,13 @@ _UINT = struct.Struct("<I")
 _HEAD = _BLOCK_SIZE.size + _INFO.size
 
 WEIGHTS_ONE, WEIGHTS_SAME, WEIGHTS_EACH = 0, 1, 2
-POSTINGS_ZLIB, VALUES_ZLIB = 1, 2
+POSTINGS_ZLIB, VALUES_ZLIB, POSITIONS_ARRAYS = 1, 2, 4
+# Layouts of a segment's blocks: 1 per-posting values as Whoosh encodes them; 2 the
+# positions of a block as arrays (module docstring).
+LAYOUT_VALUES, LAYOUT_ARRAYS = 1, 2
+KNOWN_LAYOUTS = (LAYOUT_VALUES, LAYOUT_ARRAYS)
+_WIDTHS = struct.Struct("<BB")
+_K = ord("K")
 # whoosh3 leaves pickles shorter than this uncompressed; so do we.
 _MIN_COMPRESS = 20
 _LITTLE = sys.byteorder == "little"
@@ -100,7 +128,28 @@ def _weight_bytes(postings: bytes, count: int, kind: int) -> bytes:
 
 
 class GovCodec(W3Codec):
-    """W3Codec writing :class:`GovPostingsWriter` blocks and reading them back."""
+    """W3Codec writing :class:`GovPostingsWriter` blocks and reading them back.
+
+    ``layout`` is pickled with each segment: a codec unpickled from a segment written
+    before layouts existed has none of its own and reads as layout 1 (the class's).
+    """
+
+    layout = LAYOUT_VALUES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.layout = LAYOUT_ARRAYS
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        layout = state.get("layout", LAYOUT_VALUES)
+        if layout not in KNOWN_LAYOUTS:
+            # Reading its blocks as another layout would give wrong phrases, not an error.
+            raise IndexFormatError(
+                f"the index has segments in postings layout {layout} and this govmail reads "
+                f"layouts {', '.join(map(str, KNOWN_LAYOUTS))}: it was written by a newer "
+                "govmail; use that one, or run `govmail rebuild` with this one"
+            )
+        self.__dict__.update(state)
 
     def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
         if byteids:
@@ -111,6 +160,7 @@ class GovCodec(W3Codec):
             blocklimit=self._blocklimit,
             compression=self._compression,
             inlinelimit=self._inlinelimit,
+            arrays=self.layout >= LAYOUT_ARRAYS,
         )
 
     def postings_reader(
@@ -124,6 +174,10 @@ class GovCodec(W3Codec):
 
 class GovPostingsWriter(W3PostingsWriter):
     """Writes the blocks described in the module docstring; everything else is whoosh3's."""
+
+    def __init__(self, *args: Any, arrays: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._arrays = arrays
 
     def start_postings(self, format_: Any, terminfo: Any) -> None:
         super().start_postings(format_, terminfo)
@@ -148,14 +202,20 @@ class GovPostingsWriter(W3PostingsWriter):
 
         fixedsize = self._format.fixed_value_size()
         values = self._values
-        if fixedsize == 0:
+        flags = 0
+        arrays = None
+        if self._arrays and type(self._format) is formats.Positions and len(values) == count:
+            arrays = _small_gaps(values)
+        if arrays is not None:
+            value_bytes = _positions_block(*arrays)
+            flags |= POSITIONS_ARRAYS
+        elif fixedsize == 0:
             value_bytes = b""
         elif fixedsize is not None and fixedsize > 0:
             value_bytes = b"".join(values)
         else:
             value_bytes = _le(array("I", [len(values), *map(len, values)])) + b"".join(values)
 
-        flags = 0
         if self._compression and len(postings) >= _MIN_COMPRESS:
             postings = zlib.compress(postings, self._compression)
             flags |= POSTINGS_ZLIB
@@ -234,16 +294,23 @@ class GovLeafMatcher(W3LeafMatcher):
         weights = _weight_bytes(self._data, self._blocklength, self._weight_kind)
         self._weights = _from_le("f", weights)
 
+    def _values_part(self) -> bytes:
+        start = self._dataoffset + self._postings_size
+        data = self._postfile.get(start, self._nextoffset - start)
+        if self._compression & VALUES_ZLIB:
+            data = zlib.decompress(data)
+        return data
+
     def _read_values(self) -> None:
         count = self._blocklength
         fixedsize = self._fixedsize
         if fixedsize == 0:
             self._values = (None,) * count
             return
-        start = self._dataoffset + self._postings_size
-        data = self._postfile.get(start, self._nextoffset - start)
-        if self._compression & VALUES_ZLIB:
-            data = zlib.decompress(data)
+        data = self._values_part()
+        if self._compression & POSITIONS_ARRAYS:
+            self._values = tuple(_encode_gaps(*_positions_lists(data, count)))
+            return
         if fixedsize is not None and fixedsize > 0:
             self._values = tuple(data[i : i + fixedsize] for i in range(0, len(data), fixedsize))
             return
@@ -445,3 +512,256 @@ def decode_positions(value: bytes) -> list[int]:
         return list(accumulate(value[start + 1 : end : 2]))
     codes = value[4:] if value.endswith(b".") else value[4:] + b"."
     return list(accumulate(pickle.loads(codes)))
+
+
+# ---- positions as arrays (layout 2) ---------------------------------------------------
+
+_DTYPES = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+_BIG_ENDIAN = np.array([1 << 24, 1 << 16, 1 << 8, 1], dtype=np.int64)
+
+
+def _width(largest: int) -> int:
+    return 1 if largest < 1 << 8 else 2 if largest < 1 << 16 else 4
+
+
+def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
+    """Where each posting's first position is in the concatenation."""
+    found = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=found[1:])
+    return found
+
+
+def pickled_gaps(values: list[bytes]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(positions a posting, their gaps concatenated) of Positions.encode values, or None
+    when a gap is negative (positions out of order: kept as Whoosh's values).
+
+    Each value is a 4-byte big-endian count and a protocol-2 pickle of the gaps; when every
+    gap is below 256 (nearly always) the pickle is fixed bytes around one ``K`` and the
+    gap for each, so the whole block is read with a few numpy operations instead of a
+    loop over postings (phrases reading a layout-1 segment).
+    """
+    number = len(values)
+    buf = np.frombuffer(b"".join(values), dtype=np.uint8)
+    sizes = np.fromiter(map(len, values), dtype=np.int64, count=number)
+    if number and sizes.min() >= 4:
+        starts = _exclusive_cumsum(sizes)
+        counts = buf[starts[:, None] + np.arange(4)].astype(np.int64) @ _BIG_ENDIAN
+        # count 1: head(5) K g a . ; more: head(5) ( K g ... e .
+        if counts.min() >= 1 and (sizes == np.where(counts == 1, 13, 12 + 2 * counts)).all():
+            first = starts + np.where(counts == 1, 9, 10)
+            total = int(counts.sum())
+            at = np.repeat(first - 2 * _exclusive_cumsum(counts), counts) + 2 * np.arange(total)
+            if (buf[at] == _K).all():
+                return counts.astype(np.uint32), buf[at + 1].astype(np.uint32)
+    small = _small_gaps(values)
+    if small is None:
+        return None
+    return np.array(small[0], dtype=np.uint32), np.array(small[1], dtype=np.uint32)
+
+
+_TYPECODES = {1: "B", 2: "H", 4: "I"}
+
+
+def _small_gaps(values: list[bytes]) -> tuple[list[int], list[int]] | None:
+    """:func:`pickled_gaps` as lists, in plain Python: what the writer uses. Most blocks
+    hold one or two postings, where a dozen numpy calls cost more than this loop (17 against
+    92 us for 8 values; 118 against 197 us for a full block whose gaps pass 255)."""
+    counts: list[int] = []
+    gaps: list[int] = []
+    loads = pickle.loads
+    for value in values:
+        # The pickle is the list of gaps itself: one C call, whatever their sizes.
+        found = loads(value[4:] if value.endswith(b".") else value[4:] + b".")
+        counts.append(len(found))
+        gaps.extend(found)
+    if gaps and min(gaps) < 0:
+        return None
+    return counts, gaps
+
+
+def _positions_block(counts: Any, gaps: Any) -> bytes:
+    """A block's values part in layout 2 (module docstring), uncompressed; from numpy
+    arrays or lists."""
+    count_width = _width(int(max(counts)) if len(counts) else 0)
+    gap_width = _width(int(max(gaps)) if len(gaps) else 0)
+    if isinstance(counts, np.ndarray):
+        return (
+            _WIDTHS.pack(count_width, gap_width)
+            + counts.astype(_DTYPES[count_width]).tobytes()
+            + gaps.astype(_DTYPES[gap_width]).tobytes()
+        )
+    return (
+        _WIDTHS.pack(count_width, gap_width)
+        + _le(array(_TYPECODES[count_width], counts))
+        + _le(array(_TYPECODES[gap_width], gaps))
+    )
+
+
+def _positions_lists(data: bytes, count: int) -> tuple[list[int], list[int]]:
+    """:func:`read_positions_block` as lists, without numpy (Whoosh's matcher, merges)."""
+    count_width, gap_width = _WIDTHS.unpack_from(data)
+    at = _WIDTHS.size
+    counts = _from_le(_TYPECODES[count_width], data[at : at + count_width * count]).tolist()
+    at += count_width * count
+    total = sum(counts)
+    gaps = _from_le(_TYPECODES[gap_width], data[at : at + gap_width * total]).tolist()
+    return counts, gaps
+
+
+def read_positions_block(data: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positions a posting as int64, gaps as int64) of an inflated layout-2 values part."""
+    count_width, gap_width = _WIDTHS.unpack_from(data)
+    at = _WIDTHS.size
+    counts = np.frombuffer(data, _DTYPES[count_width], count, at).astype(np.int64)
+    at += count_width * count
+    gaps = np.frombuffer(data, _DTYPES[gap_width], int(counts.sum()), at).astype(np.int64)
+    return counts, gaps
+
+
+def _encode_gaps(counts: Any, gaps: Any) -> Iterator[bytes]:
+    """Positions.encode's bytes for each posting, from its gaps (what Whoosh's matcher and a
+    merge ask for: the same bytes the posting was written from)."""
+    flat = gaps.tolist() if isinstance(gaps, np.ndarray) else gaps
+    at = 0
+    for number in counts.tolist() if isinstance(counts, np.ndarray) else counts:
+        yield pack_uint(number) + pickle.dumps(flat[at : at + number], 2)
+        at += number
+
+
+def _absolute(counts: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """Each posting's gaps summed into its positions, all postings at once."""
+    if not len(gaps):
+        return gaps
+    total = np.cumsum(gaps)
+    starts = _exclusive_cumsum(counts)
+    before = np.where(starts > 0, total[np.maximum(starts - 1, 0)], 0)
+    return total - np.repeat(before, counts)
+
+
+def _blocks_positions(
+    data: bytes, wanted: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """(ids, counts, gaps) per block of one GovCodec extent holding a wanted id."""
+    heads = []
+    at, end = 4, len(data)
+    while at < end:
+        next_at, last_block, info = _head(data, at)
+        heads.append((at, next_at, info))
+        at = next_at
+        if last_block:
+            break
+    lasts = np.array([info[1] for _, _, info in heads], dtype=np.int64)
+    previous = np.concatenate(([0], lasts[:-1]))
+    # A block holds ids in (previous block's last, its last]; the first block also id 0.
+    below = np.searchsorted(wanted, previous, side="right")
+    below[0] = 0
+    needed = np.flatnonzero(np.searchsorted(wanted, lasts, side="right") > below)
+    ids_parts, count_parts, gap_parts = [], [], []
+    for number in needed.tolist():
+        at, next_at, (count, _, _, _, _, _, flags, postings_size) = heads[number]
+        start = at + _HEAD
+        postings = data[start : start + postings_size]
+        if flags & POSTINGS_ZLIB:
+            postings = zlib.decompress(postings)
+        deltas = np.frombuffer(postings, "<u4", count).astype(np.int64)
+        deltas[0] += previous[number]
+        ids_parts.append(np.cumsum(deltas))
+        values = data[start + postings_size : next_at]
+        if flags & VALUES_ZLIB:
+            values = zlib.decompress(values)
+        if flags & POSITIONS_ARRAYS:
+            counts, gaps = read_positions_block(values, count)
+        else:
+            (number_of_values,) = _UINT.unpack_from(values)
+            sizes = _from_le("I", values[4 : 4 + 4 * number_of_values])
+            bounds = list(accumulate(sizes, initial=4 + 4 * number_of_values))
+            found = pickled_gaps([values[a:b] for a, b in zip(bounds, bounds[1:], strict=False)])
+            if found is None:
+                raise _OutOfOrder
+            counts, gaps = found[0].astype(np.int64), found[1].astype(np.int64)
+        count_parts.append(counts)
+        gap_parts.append(gaps)
+    return ids_parts, count_parts, gap_parts
+
+
+class _OutOfOrder(Exception):
+    """A posting's positions are not in order: read them through Whoosh's decoder."""
+
+
+def term_positions(
+    reader: Any, fieldname: str, btext: bytes, info: Any, wanted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(docnum of each position, position) of one term in one segment, for the wanted
+    docnums (sorted, int64) only, in docnum then position order; any codec.
+
+    In a GovCodec segment only the blocks holding a wanted docnum are inflated (their
+    headers say their last id), and their positions are decoded as arrays: layout 2's
+    directly, layout 1's Whoosh values with :func:`pickled_gaps`.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    if info is None or not len(wanted):
+        return empty, empty
+    fieldobj = reader.schema[fieldname]
+    if (
+        not isinstance(info, _ViaReader)
+        and isinstance(reader._terms._codec, GovCodec)
+        and not info.is_inlined()
+        and type(fieldobj.format) is formats.Positions
+    ):
+        offset, length = info.extent()
+        if isinstance(length, tuple):
+            (length,) = length
+        data = reader._terms._postfile.get(offset, length)
+        try:
+            ids_parts, count_parts, gap_parts = _blocks_positions(data, wanted)
+        except _OutOfOrder:
+            pass
+        else:
+            if not ids_parts:
+                return empty, empty
+            ids = np.concatenate(ids_parts)
+            counts = np.concatenate(count_parts)
+            positions = _absolute(counts, np.concatenate(gap_parts))
+            at = np.minimum(np.searchsorted(wanted, ids), len(wanted) - 1)
+            keep = np.repeat(wanted[at] == ids, counts)
+            return np.repeat(ids, counts)[keep], positions[keep]
+    return _matcher_positions(reader, fieldname, btext, info, wanted)
+
+
+def _matcher_positions(
+    reader: Any, fieldname: str, btext: bytes, info: Any, wanted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`term_positions` through Whoosh's matcher: whoosh3 segments, inlined terms,
+    other formats. Blocks without a wanted docnum are passed over on their last id."""
+    fieldobj = reader.schema[fieldname]
+    decode = fieldobj.format.decoder("positions")
+    if type(fieldobj.format) is formats.Positions:
+        decode = decode_positions
+    matcher = term_matcher(reader, fieldname, btext, info)
+    wanted_list = wanted.tolist()
+    wanted_set = set(wanted_list)
+    docs: list[int] = []
+    positions: list[int] = []
+
+    def add(docnum: int, found: list[int]) -> None:
+        docs.extend(repeat(docnum, len(found)))
+        positions.extend(sorted(found))
+
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        at = 0
+        while matcher.is_active() and at < len(wanted_list):
+            last = matcher._maxid
+            if wanted_list[at] <= last:
+                matcher._read_ids()
+                matcher._read_values()
+                for docnum, value in zip(matcher._ids, matcher._values, strict=True):
+                    if docnum in wanted_set:
+                        add(docnum, decode(value))
+                at = bisect.bisect_right(wanted_list, last, at)
+            matcher._next_block()
+    else:
+        while matcher.is_active():
+            if matcher.id() in wanted_set:
+                add(matcher.id(), list(matcher.value_as("positions")))
+            matcher.next()
+    return np.array(docs, dtype=np.int64), np.array(positions, dtype=np.int64)

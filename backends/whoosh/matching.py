@@ -19,7 +19,6 @@ language (search/query.py), the postings format (backends/whoosh/codec.py) or fa
 
 from __future__ import annotations
 
-import bisect
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -28,11 +27,10 @@ from itertools import repeat
 from typing import Any
 
 import numpy as np
-from whoosh import formats, sorting
 from whoosh import query as wq
+from whoosh import sorting
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
-    W3LeafMatcher,
     W3PerDocReader,
     _lenfield,
     byte_to_length,
@@ -44,10 +42,9 @@ from whoosh.scoring import BM25F
 from backends.whoosh.codec import (
     NO_POSTINGS,
     Postings,
-    decode_positions,
     read_term,
     term_info,
-    term_matcher,
+    term_positions,
 )
 from backends.whoosh.schema import SCHEMA
 from backends.whoosh.segments import SegmentCache, segment_key
@@ -247,40 +244,13 @@ class IndexView:
         ]
 
 
-def _positions(
-    reader: Any, fieldname: str, btext: bytes, info: Any, wanted: list[int]
-) -> dict[int, list[int]]:
-    """docnum -> positions of one term, for the wanted docnums (sorted) only.
-
-    Only the blocks holding a wanted docnum have their values read (positions are most
-    of a block); the others are passed over on their header's last id.
-    """
-    fieldobj = reader.schema[fieldname]
-    decode = fieldobj.format.decoder("positions")
-    if type(fieldobj.format) is formats.Positions:
-        decode = decode_positions
-    if info is None:
-        return {}
-    matcher = term_matcher(reader, fieldname, btext, info)
+def _by_document(keys: np.ndarray) -> dict[int, list[int]]:
+    """docnum -> positions, from (docnum << 32 | position) keys."""
+    docs = (keys >> 32).tolist()
+    positions = (keys & 0xFFFFFFFF).tolist()
     found: dict[int, list[int]] = {}
-    wanted_set = set(wanted)
-    at = 0
-    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        while matcher.is_active() and at < len(wanted):
-            last = matcher._maxid
-            if wanted[at] <= last:
-                matcher._read_ids()
-                matcher._read_values()
-                for docnum, value in zip(matcher._ids, matcher._values, strict=True):
-                    if docnum in wanted_set:
-                        found[docnum] = decode(value)
-                at = bisect.bisect_right(wanted, last, at)
-            matcher._next_block()
-        return found
-    while matcher.is_active():
-        if matcher.id() in wanted_set:
-            found[matcher.id()] = list(matcher.value_as("positions"))
-        matcher.next()
+    for docnum, position in zip(docs, positions, strict=True):
+        found.setdefault(docnum, []).append(position)
     return found
 
 
@@ -418,31 +388,57 @@ class _Evaluation:
         if len(q.words) == 1 or not candidates.any():
             found = candidates
         else:
-            fieldobj = self.schema[q.fieldname]
-            words = list(dict.fromkeys(q.words))
-            matched: list[int] = []
-            segments = self.view.split(np.flatnonzero(candidates))
-            for number, (reader, offset, local) in enumerate(segments):
-                if not len(local):
-                    continue
-                wanted = local.tolist()
-                by_word = {
-                    w: _positions(
-                        reader,
-                        q.fieldname,
-                        fieldobj.to_bytes(w),
-                        self.infos(wq.Term(q.fieldname, w))[number],
-                        wanted,
-                    )
-                    for w in words
-                }
-                matched.extend(
-                    d + offset for d in wanted if _near([by_word[w][d] for w in q.words], q.slop)
-                )
             found = np.zeros(self.size, dtype=bool)
-            found[matched] = True
+            found[self._phrase_matches(q, np.flatnonzero(candidates))] = True
         self._phrases[key] = found
         return found
+
+    def _position_keys(self, fieldname: str, word: str, candidates: np.ndarray) -> np.ndarray:
+        """(global docnum << 32 | position) of every position of the word in the candidate
+        documents (sorted global docnums), sorted: one array over the whole index."""
+        btext = self.schema[fieldname].to_bytes(word)
+        infos = self.infos(wq.Term(fieldname, word))
+        parts = []
+        for (reader, offset, local), info in zip(
+            self.view.split(candidates), infos, strict=True
+        ):
+            if len(local):
+                docs, positions = term_positions(reader, fieldname, btext, info, local)
+                parts.append(((docs + offset) << 32) | positions)
+        keys = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if len(keys) > 1 and (np.diff(keys) < 0).any():
+            keys.sort()
+        return keys
+
+    def _phrase_matches(self, q: wq.Phrase, candidates: np.ndarray) -> np.ndarray:
+        """The candidates (sorted global docnums holding every word) where the words are in
+        order within q.slop: for a typed phrase (slop 1) the keys of word i less i
+        intersected with the first word's, all documents at once."""
+        keys = {w: self._position_keys(q.fieldname, w, candidates) for w in dict.fromkeys(q.words)}
+        if q.slop == 1:
+            starts = keys[q.words[0]]
+            for offset, word in enumerate(q.words[1:], 1):
+                if not len(starts):
+                    break
+                later = keys[word]
+                # A position below the offset cannot continue a phrase begun in that document.
+                later = later[(later & 0xFFFFFFFF) >= offset] - offset
+                if not len(later):
+                    starts = later
+                    break
+                at = np.minimum(np.searchsorted(later, starts), len(later) - 1)
+                starts = starts[later[at] == starts]
+            return np.unique(starts >> 32)
+        split = {w: _by_document(k) for w, k in keys.items()}
+        return np.array(
+            [
+                d
+                for d in candidates.tolist()
+                if _near([split[w].get(d, []) for w in q.words], q.slop)
+            ],
+            dtype=np.int64,
+        )
+
 
     # ---- matching ---------------------------------------------------------------------
 
