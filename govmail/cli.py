@@ -261,6 +261,24 @@ def rebuild(ctx: click.Context, sources: tuple[Path, ...], index_dir: Path | Non
         click.echo(f"reported: {rejection}", err=True)
 
 
+@cli.command()
+@click.option("--to", "to", type=click.Choice(["opensearch"]), required=True,
+              help="The backend to migrate into (the configuration's [opensearch] index).")
+@click.option("--from", "whoosh_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="The Whoosh index directory to migrate from.")
+@click.pass_context
+def migrate(ctx: click.Context, to: str, whoosh_dir: Path) -> None:
+    """Copy a Whoosh index's messages and catalog into the configured cluster.
+
+    Resumable: run it again after a failure; it ends by checking that the cluster holds
+    exactly the Whoosh index's messages (exit status 6 when not).
+    """
+    from govmail.migrate import migrate as run_migrate
+
+    report = run_migrate(_settings(ctx), whoosh_dir)
+    click.echo(report.summary(), err=True)
+
+
 def _refuse_damaged(settings: config_module.Settings, deep: bool) -> None:
     """A damaged index is refused with one line naming the file, never answered wrongly."""
     from backends import verify_index

@@ -12,7 +12,6 @@ values of one facet the smallest are cut, which the web's sidebar never shows an
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -20,7 +19,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
-from opensearchpy import NotFoundError, OpenSearch, RequestError
+from opensearchpy import NotFoundError, OpenSearch
 
 from analysis import DEFAULT_LANGUAGES
 from analysis.stem import stemmable, stemmers
@@ -34,7 +33,7 @@ from core import query as q
 from core.backend import Matched, SnippetParts
 from core.config import Settings
 from core.errors import IndexNotFound, QueryError
-from core.fields import COLUMNS, STEMMED, TEXT_FIELDS
+from core.fields import BY_NAME, COLUMNS, DEFAULT_FIELDS, STEMMED, TEXT_FIELDS
 from core.snippets import lead
 
 FACET_VALUES = 10_000
@@ -46,6 +45,67 @@ WALK = 1000
 # Undated messages end both date sorts, as in the Whoosh backend (issue 15).
 _SORTS = {"date": [{"date": {"order": "asc", "missing": "_last"}}, {"message_id": "asc"}],
           "-date": [{"date": {"order": "desc", "missing": "_last"}}, {"message_id": "asc"}]}
+
+
+# The timeline's periods, counted by the cluster as a date_histogram over ``date`` (in UTC,
+# as index/document.py derives the year and month fields from it), not as terms over the
+# stored strings: one bucket a calendar period, exact on every shard count, undated
+# messages in none (they have no year or month either).
+_PERIODS = {"month": ("month", "yyyy-MM"), "year": ("year", "yyyy")}
+
+
+def _aggregation(name: str) -> dict[str, Any]:
+    if name in _PERIODS:
+        interval, form = _PERIODS[name]
+        return {"date_histogram": {"field": "date", "calendar_interval": interval,
+                                   "format": form, "time_zone": "UTC", "min_doc_count": 1}}
+    return {"terms": {"field": COLUMNS[name], "size": FACET_VALUES,
+                      "shard_size": FACET_VALUES}}
+
+
+def _key(bucket: dict[str, Any]) -> str:
+    return str(bucket.get("key_as_string", bucket["key"]))
+
+
+def _expansion(leaf: q.Node, most: int) -> tuple[str, dict[str, Any]] | None:
+    """The field and the capped multi-term query that lists a leaf's words, or None when the
+    leaf expands to no words (terms, phrases, ranges, dates)."""
+    rewrite = f"top_terms_{most}"
+    if isinstance(leaf, q.Every) and leaf.field and BY_NAME[leaf.field].kind != "date":
+        # quoted:*, from:*: every word of the field (Whoosh walks its whole lexicon).
+        return leaf.field, {"prefix": {leaf.field: {"value": "", "rewrite": rewrite}}}
+    if isinstance(leaf, (q.Prefix, q.Wildcard)):
+        field = BY_NAME[leaf.field]
+        value = leaf.text if isinstance(leaf, q.Prefix) else leaf.pattern
+        # As translate.py sends them: folded on text fields, lowercased on keyword ones.
+        value = fold(value) if field.kind == "text" else value.lower()
+        kind = "prefix" if isinstance(leaf, q.Prefix) else "wildcard"
+        return field.name, {kind: {field.name: {"value": value, "rewrite": rewrite}}}
+    return None
+
+
+def _listed(explanation: str, field: str) -> list[str]:
+    """The words of a rewritten query's explanation: ``field:w1 field:w2 ...`` (a keyword
+    value may hold spaces, so the text is cut at each `` field:``, not at every space)."""
+    text = explanation.strip().strip("()")
+    head = f"{field}:"
+    if not text.startswith(head):
+        return []
+    return [w for w in text[len(head):].split(f" {head}") if w]
+
+
+def _as_typed(leaf: q.Node) -> str:
+    """A leaf as the user wrote it, for the refusal (the Whoosh backend's wording)."""
+    if isinstance(leaf, q.Every):
+        field = BY_NAME[leaf.field] if leaf.field else None
+        typed = (field.prefixes[0] if field.prefixes and field.name not in DEFAULT_FIELDS
+                 else field.name) if field else ""
+        return f"{typed}:*"
+    if isinstance(leaf, q.Prefix):
+        return f"{leaf.text}*"
+    if isinstance(leaf, q.Wildcard):
+        return leaf.pattern
+    return str(getattr(leaf, "text", ""))
 
 
 def _after(sort_values: list[Any] | None) -> dict[str, Any]:
@@ -145,26 +205,35 @@ class OpenSearchReader:
         return Matched(int(total or 0), top, (dsl, cache))
 
     def _check_expansion(self, query: q.Node, max_terms: int) -> None:
-        """Prefixes and wildcards that reach more than max_terms words are refused, as the
-        Whoosh backend refuses them (a terms aggregation counts the words they reach)."""
+        """Refuse prefixes, wildcards and ``field:*`` that reach more than max_terms index
+        words in all, as the Whoosh backend refuses them, with its words.
+
+        The cluster lists the words: the leaf is rewritten on every shard (``_validate``
+        with ``rewrite``) as a ``top_terms_<max_terms + 1>`` query, so no shard lists more
+        than one word past the bound however short the prefix, and the union of the shards'
+        words is the leaf's expansion. (A leading wildcard never gets here: the parser
+        refuses it for both backends.)
+        """
+        total = 0
         for leaf in q.leaves(query):
-            if isinstance(leaf, (q.Prefix, q.Wildcard)):
-                kind = "prefix" if isinstance(leaf, q.Prefix) else "wildcard"
-                value = leaf.text if isinstance(leaf, q.Prefix) else leaf.pattern
-                include = re.escape(fold(value)) + ".*" if kind == "prefix" else None
-                if include is None:
-                    continue
-                body = {"size": 0, "aggs": {"words": {"terms": {
-                    "field": leaf.field, "include": include, "size": max_terms + 1}}}}
-                try:
-                    buckets = self._search(body)["aggregations"]["words"]["buckets"]
-                except RequestError:  # text fields have no doc values: nothing to count here
-                    continue
-                if len(buckets) > max_terms:
-                    raise QueryError(
-                        f"{value}* matches too many words (more than {max_terms}); "
-                        "make it longer"
-                    )
+            clause = _expansion(leaf, max_terms + 1)
+            if clause is None:
+                continue
+            field, dsl = clause
+            try:
+                answer = self.client.indices.validate_query(
+                    index=self.index, body={"query": dsl}, rewrite=True, all_shards=True)
+            except NotFoundError as exc:
+                raise IndexNotFound(f"no index {self.index!r}") from exc
+            words: set[str] = set()
+            for shard in answer.get("explanations", ()):
+                words.update(_listed(shard.get("explanation") or "", field))
+            total += len(words)
+            if total > max_terms:
+                raise QueryError(
+                    f"{_as_typed(leaf)} matches too many words (more than {max_terms}); "
+                    "make it longer"
+                )
 
     def matching(self, query: q.Node, limit: int | None = None) -> Matched:
         dsl = self._body(query, None)
@@ -187,10 +256,10 @@ class OpenSearchReader:
     def count(self, matched: Matched, names: Iterable[str]) -> dict[str, Counter[str]]:
         dsl, _ = matched.handle
         names = tuple(names)
-        aggs = {name: {"terms": {"field": COLUMNS[name], "size": FACET_VALUES,
-                                 "shard_size": FACET_VALUES}} for name in names}
+        aggs = {name: _aggregation(name) for name in names}
         found = self._search({"query": dsl, "size": 0, "aggs": aggs})["aggregations"]
-        return {name: Counter({b["key"]: b["doc_count"] for b in found[name]["buckets"]})
+        return {name: Counter({_key(b): b["doc_count"] for b in found[name]["buckets"]
+                               if b["doc_count"]})
                 for name in names}
 
     # ---- documents ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from opensearchpy import NotFoundError, OpenSearch
+from opensearchpy import OpenSearch
 
 from analysis import ANALYSIS_VERSION
 from backends.opensearch import bulk
@@ -48,10 +48,11 @@ def concrete(alias: str, number: int) -> str:
 
 def behind(client: OpenSearch, alias: str) -> list[str]:
     """The concrete indexes an alias points at (none when it is missing)."""
-    try:
-        return sorted(client.indices.get_alias(name=alias))
-    except NotFoundError:
+    # ignore=404: a first run has no alias yet, and the client would log the 404.
+    found = client.indices.get_alias(name=alias, ignore=404)
+    if found.get("status") == 404 and "error" in found:
         return []
+    return sorted(found)
 
 
 def create(client: OpenSearch, settings: Settings, name: str) -> None:
