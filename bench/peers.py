@@ -30,12 +30,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.command import add_output_arguments, run_and_write
 from bench.ingest import _dir_bytes, _write_docs
 from bench.queries import iter_docs, make_queries, percentile
 
@@ -376,18 +376,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=40,
                         help="plain queries (phrases: half as many)")
     parser.add_argument("--repeat", type=int, default=1, help="passes over the queries")
-    parser.add_argument("--workdir", default=os.environ.get(
-        "GOVMAIL_BENCH_DIR", str(Path(tempfile.gettempdir()) / "govmail-bench")))
-    parser.add_argument("--json", help="write the figures as one JSON object")
+    add_output_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    figures = run(args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-    return 0
+    return run_and_write(parse_args, run, argv)
 
 
 if __name__ == "__main__":

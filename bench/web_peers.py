@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import shutil
 import subprocess
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.command import add_output_arguments, run_and_write
 from bench.queries import iter_docs, make_queries, percentile
 from bench.web_load import REPO, free_port
 
@@ -322,20 +322,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=CLIENTS, help="govmail's waitress threads")
     parser.add_argument("--pi-workers", type=int, default=1,
                         help="public-inbox-httpd -W (its default: 1)")
-    parser.add_argument("--workdir", default=os.environ.get(
-        "GOVMAIL_BENCH_DIR", str(Path(tempfile.gettempdir()) / "govmail-bench")))
+    add_output_arguments(parser)
     parser.add_argument("--dir", help="the archive, index and inbox here instead of under "
                                       "--workdir (made when absent, reused when there)")
-    parser.add_argument("--json", help="write the figures as one JSON object")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    figures = run(args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-    return 0
+    return run_and_write(parse_args, run, argv)
 
 
 if __name__ == "__main__":

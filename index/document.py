@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -38,12 +39,22 @@ def author_text(identity: Identity, name: str | None, email: str | None) -> str:
     return " ".join(sorted(words))
 
 
+def quoted_author_fields(authors: Iterable[str | None]) -> dict[str, str]:
+    """The quoted-author facet and the quotes: text, from the quote blocks' authors: for a
+    new document and for one rewritten when its quotes gain authors (index/writer.py)."""
+    names = sorted({a for a in authors if a})
+    return {
+        "quoted_author": ",".join(a.replace(",", " ") for a in names),
+        # One name a line: quotes:"kurt hornik" matches a name, in any case.
+        "quoted_author_text": "\n".join(names),
+    }
+
+
 def to_document(
     message: Message, identity: Identity | None = None, parent_id: str | None = None
 ) -> dict[str, object]:
     identity = identity or fallback_identity(message)
     date = message.date.astimezone(UTC).replace(tzinfo=None) if message.date else None
-    quoted_authors = sorted({q.author for q in message.quotes if q.author})
     doc: dict[str, object] = {
         "message_id": message.message_id,
         "thread_id": message.thread_id or message.message_id,
@@ -54,9 +65,7 @@ def to_document(
         "subject_normalized": message.subject_normalized,
         "original": message.original_text,
         "quoted": message.quoted_text,
-        "quoted_author": ",".join(a.replace(",", " ") for a in quoted_authors),
-        # One name a line: quotes:"kurt hornik" matches a name, in any case.
-        "quoted_author_text": "\n".join(quoted_authors),
+        **quoted_author_fields(q.author for q in message.quotes),
         # The language of the author's own words, which the stemmer of their text follows.
         "lang": detect(f"{message.subject or ''}\n{message.original_text or ''}"),
         "signature": message.signature,

@@ -50,7 +50,7 @@ from index.catalog import (
     merge_lists,
     row_from_message,
 )
-from index.document import Identity, author_text, to_document
+from index.document import Identity, author_text, quoted_author_fields, to_document
 from index.identity import Aliases, Observation, resolve
 from index.lock import WriterLock
 from index.plans import PeoplePlan, people_plan, thread_plan
@@ -493,6 +493,9 @@ class IndexWriterSession:
             doc["author_text"] = author_text(identity, row.author_name, row.author_email)
             if mid in quotes_json:
                 doc["quotes_json"] = quotes_json[mid]
+            # Not stored, so rebuilt; and a relinked quote may have gained its author.
+            doc.update(quoted_author_fields(
+                q.get("author") for q in json.loads(str(doc.get("quotes_json") or "[]"))))
             for field, value in (
                 ("parent_id", parent_of.get(mid) if mid in moved else doc.get("parent_id")),
                 ("email", identity.email),

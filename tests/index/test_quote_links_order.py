@@ -32,3 +32,27 @@ def test_a_reply_read_before_its_parent_links_when_the_parent_is_indexed(tmp_pat
     assert reversed_order["b@example.org"] == [("a@example.org", "Person a")]
     assert reversed_order["c@example.org"] == [("a@example.org", "Person a")]
     assert reversed_order == together
+
+
+def test_a_quote_that_gains_its_author_later_is_found_by_quotes_and_its_facet(
+    tmp_path: Path,
+) -> None:
+    """The rewrite that relinks a quote also gives the quoted-author fields that author:
+    they are not stored (quotes:) or were written before the author was known (facet)."""
+    from core.results import SearchRequest
+    from search.engine import Engine
+
+    parent = _eml("a", PARENT + "\n")
+    reply = _eml("b", f"> {PARENT}\n\nAgreed, and soon.\n", "a", 2)
+    found = {}
+    for name, batches in (("late", ([reply], [parent])), ("one", ([parent, reply],))):
+        settings = Settings(index_dir=tmp_path / name, lock_timeout=1.0)
+        _index(settings, *batches)
+        engine = Engine(settings)
+        results = engine.search(SearchRequest('quotes:"person a"', highlight=False))
+        found[name] = ({hit.message_id for hit in results.hits},
+                       {v.value: v.count for v in results.facets.get("quoted_author", ())})
+        engine.close()
+    assert found["late"] == found["one"]
+    assert found["late"][0] == {"b@example.org"}
+    assert found["late"][1] == {"Person a": 1}
