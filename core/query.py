@@ -10,8 +10,10 @@ Nodes are frozen and hashable, so parsed queries can be cached and compared.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,21 +109,48 @@ Node = Leaf | And | Or | Not | AndMaybe
 LEAVES = (Term, Phrase, Prefix, Wildcard, Fuzzy, Range, Every)
 
 
+def children_of(node: Node) -> tuple[Node, ...]:
+    """A branch's children in order (an AndMaybe's: required, then optional); a leaf's: none."""
+    if isinstance(node, (And, Or)):
+        return node.children
+    if isinstance(node, Not):
+        return (node.child,)
+    if isinstance(node, AndMaybe):
+        return (node.required, node.optional)
+    return ()
+
+
 def leaves(node: Node) -> list[Leaf]:
     """Every leaf, left to right, without recursion (queries may nest hundreds deep)."""
     found: list[Leaf] = []
     stack: list[Node] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, (And, Or)):
-            stack.extend(reversed(current.children))
-        elif isinstance(current, Not):
-            stack.append(current.child)
-        elif isinstance(current, AndMaybe):
-            stack.extend((current.optional, current.required))
-        else:
+        if isinstance(current, LEAVES):
             found.append(current)
+        else:
+            stack.extend(reversed(children_of(current)))
     return found
+
+
+T = TypeVar("T")
+
+
+def fold(node: Node, leaf: Callable[[Leaf], T], branch: Callable[[Node, list[T]], T]) -> T:
+    """``leaf`` of each leaf, then ``branch`` of each branch with its children's results,
+    children before parents, without recursion: how every backend translates a tree."""
+    done: dict[int, T] = {}
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if isinstance(current, LEAVES):
+            done[id(current)] = leaf(current)
+        elif expanded:
+            done[id(current)] = branch(current, [done[id(c)] for c in children_of(current)])
+        else:
+            stack.append((current, True))
+            stack.extend((c, False) for c in children_of(current))
+    return done[id(node)]
 
 
 def filters(facets: dict[str, tuple[str, ...]], fields: dict[str, str],

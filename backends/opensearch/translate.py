@@ -106,53 +106,31 @@ def to_dsl(node: q.Node, languages: tuple[str, ...] = ()) -> dict[str, Any]:
 
     ``languages`` are the values of the index's ``lang`` field, whose stems a word is given.
     """
-    done: dict[int, dict[str, Any] | None] = {}
-    stack: list[tuple[q.Node, bool]] = [(node, False)]
-    while stack:
-        current, expanded = stack.pop()
-        if isinstance(current, q.LEAVES):
-            done[id(current)] = _leaf(current, languages)
-            continue
-        if isinstance(current, (q.And, q.Or)):
-            children: tuple[q.Node, ...] = current.children
-        elif isinstance(current, q.Not):
-            children = (current.child,)
-        else:
-            assert isinstance(current, q.AndMaybe)
-            children = (current.required, current.optional)
-        if not expanded:
-            stack.append((current, True))
-            stack.extend((c, False) for c in children)
-            continue
-        done[id(current)] = _branch(current, children, done)
-    found = done[id(node)]
+    found = q.fold(node, lambda leaf: _leaf(leaf, languages), _branch)
     if found is None:
         raise QueryError("the query has no words to search for (only stop words?)")
     return found
 
 
-def _branch(
-    current: q.Node, children: tuple[q.Node, ...], done: dict[int, dict[str, Any] | None]
-) -> dict[str, Any] | None:
+def _branch(current: q.Node, kids: list[dict[str, Any] | None]) -> dict[str, Any] | None:
     # A child without words is gone, as Whoosh's normalize() removes a NullQuery.
     if isinstance(current, q.Or):
-        kept = [done[id(c)] for c in children if done[id(c)] is not None]
+        kept = [k for k in kids if k is not None]
         if not kept:
             return None
         return {"bool": {"should": kept, "minimum_should_match": 1, "boost": current.boost}}
     if isinstance(current, q.Not):
-        child = done[id(current.child)]
-        return None if child is None else {"bool": {"must_not": [child]}}
+        return None if kids[0] is None else {"bool": {"must_not": [kids[0]]}}
     if isinstance(current, q.AndMaybe):
-        required, optional = done[id(current.required)], done[id(current.optional)]
+        required, optional = kids
         if required is None or optional is None:
             return required
         return {"bool": {"must": [required], "should": [optional]}}
     assert isinstance(current, q.And)
-    must = [done[id(c)] for c in current.children
-            if not isinstance(c, q.Not) and done[id(c)] is not None]
-    must_not = [done[id(c.child)] for c in current.children
-                if isinstance(c, q.Not) and done[id(c.child)] is not None]
+    pairs = list(zip(current.children, kids, strict=True))
+    must = [k for c, k in pairs if not isinstance(c, q.Not) and k is not None]
+    # A negated child's clause is its Not's: {"bool": {"must_not": [clause]}}.
+    must_not = [k["bool"]["must_not"][0] for c, k in pairs if isinstance(c, q.Not) and k is not None]
     if not must and not must_not:
         return None
     clause: dict[str, Any] = {"boost": current.boost}

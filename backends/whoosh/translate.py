@@ -152,38 +152,21 @@ def to_whoosh(
     ``lang`` field, whose stems a word is given.
     """
     context = _Context(schema, languages)
-    done: dict[int, wq.Query] = {}
-    stack: list[tuple[q.Node, bool]] = [(node, False)]
-    while stack:
-        current, expanded = stack.pop()
-        if isinstance(current, q.LEAVES):
-            done[id(current)] = context.leaf(current)
-            continue
-        children: tuple[q.Node, ...]
-        if isinstance(current, (q.And, q.Or)):
-            children = current.children
-        elif isinstance(current, q.Not):
-            children = (current.child,)
-        else:
-            assert isinstance(current, q.AndMaybe)
-            children = (current.required, current.optional)
-        if not expanded:
-            stack.append((current, True))
-            stack.extend((c, False) for c in children)
-            continue
-        kids = [done[id(c)] for c in children]
-        if isinstance(current, q.Or):
-            done[id(current)] = wq.Or(kids, boost=current.boost)
-        elif isinstance(current, q.Not):
-            done[id(current)] = wq.Not(kids[0])
-        elif isinstance(current, q.AndMaybe):
-            done[id(current)] = wq.AndMaybe(kids[0], kids[1])
-        else:
-            done[id(current)] = _and(current, kids)
-    translated = done[id(node)].normalize()
+    translated = q.fold(node, context.leaf, _branch).normalize()
     if translated is wq.NullQuery:
         raise QueryError("the query has no words to search for (only stop words?)")
     return translated
+
+
+def _branch(node: q.Node, kids: list[wq.Query]) -> wq.Query:
+    if isinstance(node, q.Or):
+        return wq.Or(kids, boost=node.boost)
+    if isinstance(node, q.Not):
+        return wq.Not(kids[0])
+    if isinstance(node, q.AndMaybe):
+        return wq.AndMaybe(kids[0], kids[1])
+    assert isinstance(node, q.And)
+    return _and(node, kids)
 
 
 def _and(node: q.And, kids: list[wq.Query]) -> wq.Query:
