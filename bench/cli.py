@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.command import add_output_arguments, run_and_write
+from bench.command import add_output_arguments, run_and_write, stop_process
 from bench.peers import LIMIT, Govmail, Notmuch, _run
 from bench.queries import iter_docs, make_queries, percentile
 
@@ -114,12 +114,7 @@ class _Resident:
         return True
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        stop_process(self.process, timeout=30)
 
 
 def _stats(walls: list[float], cpus: list[float], hits: list[int]) -> dict[str, float]:

@@ -1,10 +1,12 @@
-"""What the peer benchmarks' command lines share: where they work, the JSON they write."""
+"""What the benchmarks' command lines share: where they work, the JSON they write, and how
+they stop the servers they start."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -27,3 +29,13 @@ def run_and_write(parse_args: Callable[[list[str]], argparse.Namespace],
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds; reaped either way."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from bench.command import stop_process
 from bench.web_load import free_port, wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
@@ -230,12 +231,7 @@ def soak(index_dir: Path, later: Path, seconds: float, clients: int = 8,
         if reindex is not None and reindex.poll() is None:
             reindex.kill()
             reindex.wait()
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=10)
         server_errors = server.stderr.read().decode("utf-8", "replace") if server.stderr else ""
         if server.stderr:
             server.stderr.close()

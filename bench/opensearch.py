@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.command import stop_process
 from bench.queries import KINDS, iter_docs, make_queries, run_search
 from core.config import Settings
 
@@ -114,12 +115,7 @@ def _web(config: Path, settings: Settings, plain: list[str], clients: int, reque
         _load(port, plain, 4, 60, 1)
         return _load(port, plain, requests, seconds, clients)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
+        stop_process(server, timeout=30)
 
 
 def _cell(figures: dict[str, Any], *keys: str, form: str = "{}") -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.command import stop_process
 from bench.queries import percentile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,12 +77,7 @@ def run_web(
         warm.close()
         return _load(port, queries, max_requests, max_seconds, clients)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=10)
 
 
 def _load(

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.command import add_output_arguments, run_and_write
+from bench.command import add_output_arguments, run_and_write, stop_process
 from bench.queries import iter_docs, make_queries, percentile
 from bench.web_load import REPO, free_port
 
@@ -128,12 +128,7 @@ class Target:
             children = psutil.Process(self.process.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             children = []
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
+        stop_process(self.process, timeout=15)
         # Workers that outlived their master (by their PIDs, recorded above).
         for child in children:
             try:
