@@ -138,6 +138,21 @@ def indexed_stems(text: str, lang: str | None) -> list[str]:
             if stemmable(word, kind)]
 
 
+def query_word(text: str, languages: tuple[str, ...],
+               stemmed: bool) -> tuple[list[str], tuple[str, ...]]:
+    """What a bare query word of a text field matches, for every backend alike: its tokens
+    (several: a phrase of them, as CJK bigrams or a URL's parts are indexed) and, for one
+    stemmable word of a field with a stem sub-field (``stemmed``), its language-tagged stems
+    in each of ``languages`` (Xapian's STEM_SOME; the exact form is the one token)."""
+    from analysis.text import tokenize
+
+    found = list(tokenize(text, query=True))
+    tokens = [t.text for t in found]
+    if len(found) != 1 or not stemmed or not stemmable(found[0].text, found[0].kind):
+        return tokens, ()
+    return tokens, tuple(stemmers().stems(found[0].text, languages))
+
+
 __all__ = ["FALLBACK", "SNOWBALL", "Stemmers", "UNDETERMINED", "exceptions", "indexed_stems", "stem_language",
-           "stemmable",
-           "stemmers"]
+           "query_word",
+           "stemmable", "stemmers"]

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from analysis import DEFAULT_LANGUAGES, EXACT_BOOST, PHRASE_WEIGHT
-from analysis.stem import stemmable, stemmers
+from analysis.stem import query_word
 from analysis.text import fold, tokenize
 from core import query as q
 from core.errors import QueryError
@@ -48,17 +48,16 @@ def _phrase(field: str, words: list[str], slop: int, boost: float) -> dict[str, 
 
 def _text_leaf(node: q.Node, field: str, languages: tuple[str, ...]) -> dict[str, Any] | None:
     if isinstance(node, q.Term):
-        found = list(tokenize(node.text, query=True))
-        if len(found) != 1:
-            return _phrase(field, [t.text for t in found], 1, node.boost)
-        word = found[0]
         sub = STEMMED.get(field)
-        if sub is None or not stemmable(word.text, word.kind):
-            return {"term": {field: {"value": word.text, "boost": node.boost}}}
-        exact = {"term": {field: {"value": word.text, "boost": node.boost * EXACT_BOOST}}}
-        stems = [{"term": {sub: {"value": s, "boost": node.boost}}}
-                 for s in stemmers().stems(word.text, languages or DEFAULT_LANGUAGES)]
-        return {"bool": {"should": [exact, *stems], "minimum_should_match": 1}}
+        tokens, stems = query_word(node.text, languages or DEFAULT_LANGUAGES,
+                                   stemmed=sub is not None)
+        if len(tokens) != 1:
+            return _phrase(field, tokens, 1, node.boost)
+        if not stems:
+            return {"term": {field: {"value": tokens[0], "boost": node.boost}}}
+        exact = {"term": {field: {"value": tokens[0], "boost": node.boost * EXACT_BOOST}}}
+        stemmed = [{"term": {sub: {"value": s, "boost": node.boost}}} for s in stems]
+        return {"bool": {"should": [exact, *stemmed], "minimum_should_match": 1}}
     if isinstance(node, q.Phrase):
         return _phrase(field, [t.text for t in tokenize(node.text, query=True)], node.slop,
                        node.boost * PHRASE_WEIGHT)

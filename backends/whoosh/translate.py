@@ -23,7 +23,7 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 
 from analysis import ANALYSIS_VERSION, DEFAULT_LANGUAGES, EXACT_BOOST, PHRASE_WEIGHT
-from analysis.stem import stemmable, stemmers
+from analysis.stem import query_word
 from analysis.text import fold, tokenize
 from backends.whoosh.schema import SCHEMA, analysis_version
 from core import query as q
@@ -60,17 +60,15 @@ class _Context:
         if field not in BY_NAME or BY_NAME[field].kind != "text":
             return _legacy_leaf(node, self.schema)
         if isinstance(node, q.Term):
-            found = list(tokenize(node.text, query=True))
-            if len(found) != 1:
-                return _phrase(field, [t.text for t in found], 1, node.boost)
-            word = found[0]
             sub = STEMMED.get(field)
-            if sub is None or sub not in self.schema or not stemmable(word.text, word.kind):
-                return wq.Term(field, word.text, boost=node.boost)
-            exact = wq.Term(field, word.text, boost=node.boost * EXACT_BOOST)
-            stems = [wq.Term(sub, s, boost=node.boost)
-                     for s in stemmers().stems(word.text, self.languages)]
-            return wq.Or([exact, *stems])
+            tokens, stems = query_word(node.text, self.languages,
+                                       stemmed=sub is not None and sub in self.schema)
+            if len(tokens) != 1:
+                return _phrase(field, tokens, 1, node.boost)
+            if not stems:
+                return wq.Term(field, tokens[0], boost=node.boost)
+            exact = wq.Term(field, tokens[0], boost=node.boost * EXACT_BOOST)
+            return wq.Or([exact, *(wq.Term(sub, s, boost=node.boost) for s in stems)])
         if isinstance(node, q.Phrase):
             return _phrase(field, [t.text for t in tokenize(node.text, query=True)],
                            node.slop, node.boost * PHRASE_WEIGHT)
