@@ -44,8 +44,10 @@ class _Boundary(click.Group):
             ctx.exit(exc.exit_status)
         except click.UsageError as exc:
             # Click's own form is four lines (usage, hint, blank, error); the rule is one.
+            # Its message can hold line breaks too: a missing Choice option lists the
+            # choices on lines of their own ("Choose from:\n\topensearch").
             where = f" (see `govmail {exc.ctx.info_name} --help`)" if exc.ctx else ""
-            click.echo(f"Error: {exc.format_message()}{where}", err=True)
+            click.echo(f"Error: {' '.join(exc.format_message().split())}{where}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise

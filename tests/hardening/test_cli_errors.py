@@ -35,6 +35,22 @@ CASES = [
     ("config-bad", ["--config", "{bad}", "stats"], 2, "not valid TOML"),
     ("serve-no-index", ["serve", "--index", "{tmp}/none", "--port", "1"], 3, "no index"),
     ("unknown-command", ["frobnicate"], 2, "No such command"),
+    ("export-no-index", ["export", "--index", "{tmp}/none", "x"], 3, "no index"),
+    ("export-bad-query", ["export", "--index", "{ix}", "(x"], 2, "bad query"),
+    ("export-format", ["export", "--index", "{ix}", "--format", "xml"], 2, "'xml'"),
+    ("export-bad-filter", ["export", "--index", "{ix}", "--filter", "nope=1"], 2,
+     "unknown facet 'nope'"),
+    ("export-unwritable", ["export", "--index", "{ix}", "-o", "/proc/nope.csv"], 74,
+     "/proc/nope.csv"),
+    ("migrate-no-to", ["migrate", "--from", "{tmp}"], 2, "Missing option '--to'"),
+    ("migrate-bad-to", ["migrate", "--to", "whoosh", "--from", "{tmp}"], 2, "'whoosh'"),
+    ("migrate-from-file", ["migrate", "--to", "opensearch", "--from", "{bad}"], 2,
+     "is a file"),
+    ("migrate-whoosh-backend", ["migrate", "--to", "opensearch", "--from", "{ix}"], 2,
+     'needs backend = "opensearch"'),
+    ("migrate-no-whoosh-index",
+     ["--config", "{os}", "migrate", "--to", "opensearch", "--from", "{tmp}/none"], 3,
+     "no Whoosh index"),
 ]
 
 
@@ -49,7 +65,11 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     index = corpus.build(tmp / "ix", messages=20, words=100)
     bad = tmp / "bad.toml"
     bad.write_text("index_dir = [unclosed\n", encoding="utf-8")
-    return {"tmp": str(tmp), "ix": str(index), "bad": str(bad)}
+    # migrate refuses these before it asks the cluster anything: port 1 answers nobody.
+    cluster = 'backend = "opensearch"\n[opensearch]\nurl = ["http://127.0.0.1:1"]\n'
+    opensearch = tmp / "os.toml"
+    opensearch.write_text(f'index_dir = "{tmp}/os-state"\n{cluster}', encoding="utf-8")
+    return {"tmp": str(tmp), "ix": str(index), "bad": str(bad), "os": str(opensearch)}
 
 
 @pytest.mark.parametrize(("args", "status", "words"), [c[1:] for c in CASES],
