@@ -11,10 +11,14 @@ new/ to cur/ between the scan and the read is read where it went.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -167,3 +171,99 @@ def test_maildir_message_moved_during_reindex_is_read(
     monkeypatch.setattr(incremental, "_read", real)
     again = incremental.reindex_configured(settings, progress=False)
     assert (again.read, again.indexed) == (0, 0)
+
+
+
+WATCH_CYCLES = 3
+SUMMARY = re.compile(r"govmail watch: \S+Z (read \d+, indexed (\d+).*)")
+
+
+@pytest.mark.slow
+def test_watch_reports_bad_entries_every_cycle_and_keeps_indexing() -> None:
+    # Not pytest's tmp_path: when root runs the watch as nobody, its parents are closed.
+    tmp_path = Path(tempfile.mkdtemp(prefix="govmail-watch-", dir="/tmp"))
+    try:
+        _watch_hostile(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _watch_hostile(tmp_path: Path) -> None:
+    os.chmod(tmp_path, 0o755)
+    source = tmp_path / "src"
+    expected = _hostile(source) | {"later@scan.example"}
+    # Each bad entry, and a word its reason must hold.
+    bad = {str(source / name): why for name, why in (
+        ("loop", "loop"), ("passwd", "outside the source"), ("mem", "outside the source"),
+        ("fifo", "FIFO"))}
+    # A file closed to its reader: root reads anything, so root runs the watch as nobody.
+    as_user = os.geteuid() == 0 and shutil.which("setpriv") is not None
+    if as_user or os.geteuid() != 0:
+        _eml(source / "secret.eml", "secret")
+        os.chmod(source / "secret.eml", 0o000)
+        bad[str(source / "secret.eml")] = "Permission denied"
+    (tmp_path / "ix").mkdir()
+    if as_user:
+        os.chown(tmp_path / "ix", 65534, 65534)
+    command = [sys.executable, "-m", "govmail.cli", "--config", str(_config(tmp_path, source)),
+               "watch", "--every", "1s"]
+    if as_user:
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    log = tmp_path / "watch.log"
+    with open(log, "w", encoding="utf-8") as stderr:
+        watch = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
+                                 env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        _wait(log, watch, lambda cycles: len(cycles) >= 1)
+        # Mail that arrives while watch runs is indexed by a later cycle, bad entries
+        # and all: written beside the source, then renamed in whole.
+        _eml(tmp_path / "later.eml", "later")
+        os.rename(tmp_path / "later.eml", source / "later.eml")
+        _wait(log, watch, lambda cycles: len(cycles) >= WATCH_CYCLES
+              and sum(indexed for _, indexed, _ in cycles) == len(expected))
+        watch.send_signal(signal.SIGTERM)
+        assert watch.wait(timeout=60) == 0, log.read_text(encoding="utf-8")
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait(timeout=30)
+    text = log.read_text(encoding="utf-8")
+    assert "Traceback" not in text
+    # Exited: every cycle's lines are whole now, the one SIGTERM let finish too.
+    cycles = _cycles(text)
+    assert len(cycles) >= WATCH_CYCLES
+    assert cycles[0][1] == len(expected) - 1, cycles[0][0]
+    for summary, _, reported in cycles:
+        # Each bad entry once a cycle, by path, with its reason after the source's name.
+        reasons = dict(line.split(" [source] ", 1) for line in reported)
+        assert len(reasons) == len(reported) and set(reasons) == set(bad), (summary, reported)
+        assert all(bad[path] in why for path, why in reasons.items()), reported
+    assert set(stored_documents(tmp_path / "ix")) == expected
+    assert text.splitlines()[-2:] == ["govmail watch: SIGTERM, stopping",
+                                      f"govmail watch: stopped after {len(cycles)} runs"]
+
+
+def _cycles(text: str) -> list[tuple[str, int, list[str]]]:
+    """(summary, messages indexed, reported entries) of each cycle in watch's stderr."""
+    cycles: list[tuple[str, int, list[str]]] = []
+    for line in text.splitlines():
+        found = SUMMARY.fullmatch(line)
+        if found:
+            cycles.append((found.group(1), int(found.group(2)), []))
+        elif line.startswith("govmail watch: reported: ") and cycles:
+            cycles[-1][2].append(line.removeprefix("govmail watch: reported: "))
+    return cycles
+
+
+def _wait(log: Path, watch: subprocess.Popen[bytes],
+          done: Callable[[list[tuple[str, int, list[str]]]], bool]) -> None:
+    """Until ``done`` holds for the cycles finished so far, while watch keeps running."""
+    deadline = time.monotonic() + 180
+    while True:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        # The last summary's reported lines may still be coming: only whole cycles count.
+        if done(_cycles(text)[:-1]):
+            return
+        assert watch.poll() is None, f"watch exited {watch.returncode}: {text[-500:]}"
+        assert time.monotonic() < deadline, f"watch after 180 s: {text[-500:]}"
+        time.sleep(0.2)
