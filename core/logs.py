@@ -41,3 +41,7 @@ def configure(level: int) -> None:
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
+    # opensearch-py logs every failed request at WARNING with its traceback; govmail says
+    # once, in its own words, what a failure means (the error line, a retry's message).
+    logging.getLogger("opensearch").setLevel(logging.DEBUG if level <= logging.DEBUG
+                                             else logging.ERROR)

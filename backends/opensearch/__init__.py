@@ -73,4 +73,44 @@ def connect(
     auth = credentials(credentials_file)
     if auth:
         options["http_auth"] = auth
-    return OpenSearch(**options)
+    return OpenSearch(transport_class=_transport_class(), **options)
+
+
+def _transport_class() -> type:
+    """opensearch-py's Transport, whose "no node answered" is also govmail's one-line error.
+
+    The client raises its ConnectionError once every node and retry failed; the command
+    line's boundary knows only govmail's errors, so that reached users as an internal error.
+    ``ClusterUnreachable`` is both, so code that retries on the client's error (``bulk``)
+    still catches it.
+    """
+    from opensearchpy import Transport
+    from opensearchpy.exceptions import ConnectionError as NoNodeAnswered
+
+    class ClusterUnreachable(ClusterError, NoNodeAnswered):
+        def __init__(self, urls: Sequence[str], cause: Exception) -> None:
+            ClusterError.__init__(self, "N/A", str(cause), cause)
+            self.urls = list(urls)
+            self.cause = cause
+
+        def __str__(self) -> str:
+            reason = getattr(self.cause, "info", None) or self.cause
+            if isinstance(reason, Exception):
+                reason = str(reason.args[-1] if reason.args else reason)
+            # urllib3 puts the connection's repr before what the system said.
+            reason = str(reason).rpartition(": ")[2] or reason
+            return (f"no OpenSearch node answered at {', '.join(self.urls)} ({reason}); "
+                    "is the cluster running and the [opensearch] url right?")
+
+    class GovmailTransport(Transport):
+        def perform_request(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().perform_request(*args, **kwargs)
+            except ClusterUnreachable:
+                raise
+            except NoNodeAnswered as exc:
+                urls = [f"{h.get('scheme', 'http')}://{h['host']}:{h['port']}"
+                        if isinstance(h, dict) else str(h) for h in self.hosts]
+                raise ClusterUnreachable(urls, exc) from exc
+
+    return GovmailTransport

@@ -51,6 +51,16 @@ CASES = [
     ("migrate-no-whoosh-index",
      ["--config", "{os}", "migrate", "--to", "opensearch", "--from", "{tmp}/none"], 3,
      "no Whoosh index"),
+    # A cluster nobody answers for: the client's retries, then one line (its warnings and
+    # tracebacks for each failed request stay out of stderr).
+    ("opensearch-search-unreachable", ["--config", "{os}", "search", "x"], 2,
+     "no OpenSearch node answered at http://127.0.0.1:1"),
+    ("opensearch-stats-unreachable", ["--config", "{os}", "stats"], 2,
+     "no OpenSearch node answered"),
+    ("opensearch-index-unreachable", ["--config", "{os}", "index", "{tmp}"], 2,
+     "no OpenSearch node answered"),
+    ("opensearch-export-unreachable", ["--config", "{os}", "export", "x"], 2,
+     "no OpenSearch node answered"),
 ]
 
 
