@@ -44,10 +44,13 @@ def open_store(settings: Settings, procs: int | None = None) -> Store:
     return WhooshStore(Path(settings.index_dir), procs)
 
 
-def verify_index(settings: Settings, deep: bool = True) -> list[str]:
-    """Problems with the index files, one line each ([]: sound; a cluster checks itself)."""
+def verify_index(settings: Settings, deep: bool = True, rate: float = 0.0) -> list[str]:
+    """Problems with the index files, one line each ([]: sound; a cluster checks itself).
+
+    ``rate``: most MB a second a deep check reads (0: no bound).
+    """
     if _check(settings) == "opensearch":
         return []
     from backends.whoosh.integrity import verify
 
-    return verify(Path(settings.index_dir), deep)
+    return verify(Path(settings.index_dir), deep, rate)

@@ -75,6 +75,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_query_length", "Longest query accepted, in characters.", "web"),
     Setting("max_query_terms", "Most terms a query may expand to (wildcards included).", "web"),
     Setting("max_page", "Deepest result page served.", "web"),
+    Setting("check_rate", "Most MB a second the background check of `govmail serve` reads "
+            "(0: no bound).", "web"),
     Setting("opensearch_url", "OpenSearch node URLs (several: any may answer).", "opensearch"),
     Setting("opensearch_index", "OpenSearch index (or alias) holding the messages.", "opensearch"),
     Setting("opensearch_shards", "Primary shards of a new OpenSearch index.", "opensearch"),
@@ -112,6 +114,7 @@ class Settings:
     max_query_length: int = 1000
     max_query_terms: int = 64
     max_page: int = 500
+    check_rate: float = 0.0
     opensearch_url: tuple[str, ...] = ("http://127.0.0.1:9200",)
     opensearch_index: str = "govmail"
     opensearch_shards: int = 3

@@ -10,11 +10,14 @@ only under ``--verbose``. Logging is configured here, once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
+import signal
 import struct
 import sys
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,10 @@ def _settings(ctx: click.Context, **overrides: Any) -> config_module.Settings:
     return base.with_overrides(**overrides)
 
 
+def _error_line(exc: GovmailError) -> str:
+    return f"Error: {exc}"
+
+
 class _Boundary(click.Group):
     """Every command runs inside this: errors become one line and a documented status."""
 
@@ -40,7 +47,7 @@ class _Boundary(click.Group):
             click.echo(f"Error: bad query: {exc}", err=True)
             ctx.exit(exc.exit_status)
         except GovmailError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(_error_line(exc), err=True)
             ctx.exit(exc.exit_status)
         except click.UsageError as exc:
             # Click's own form is four lines (usage, hint, blank, error); the rule is one.
@@ -281,14 +288,19 @@ def migrate(ctx: click.Context, to: str, whoosh_dir: Path) -> None:
     click.echo(report.summary(), err=True)
 
 
+def _damaged(problems: list[str]) -> GovmailError:
+    from core.errors import IndexDamaged
+
+    return IndexDamaged(f"index damaged: {problems[0]}; run `govmail check`")
+
+
 def _refuse_damaged(settings: config_module.Settings, deep: bool) -> None:
     """A damaged index is refused with one line naming the file, never answered wrongly."""
     from backends import verify_index
-    from core.errors import IndexDamaged
 
     problems = verify_index(settings, deep=deep)
     if problems:
-        raise IndexDamaged(f"index damaged: {problems[0]}; run `govmail check`")
+        raise _damaged(problems)
 
 
 # ---- searching -----------------------------------------------------------------
@@ -437,16 +449,19 @@ def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, thre
           connection_limit: int | None, channel_timeout: int | None,
           resident_socket: bool) -> None:
     """Serve the web interface and JSON API with waitress (a production WSGI server)."""
+    from govmail import deepcheck
     from govmail import resident as resident_module
     from govmail import server as server_module
     from index.raw import read
     from web import create_app
 
     settings = _settings(ctx, index_dir=index_dir)
-    # Every byte checked once at start (about 1 s a GB): a server must not answer 500s
-    # or wrong counts from a damaged segment.
-    _refuse_damaged(settings, deep=True)
-    app = create_app(settings, read_original=read)
+    # Before answering, only what costs a stat a file; every byte is read by the
+    # background check (about 1 s a GB, over 120 s at 100,000 messages on a loaded
+    # machine), whose finding of damage then answers every request that needs the index.
+    _refuse_damaged(settings, deep=False)
+    verdict = _Verdict()
+    app = create_app(settings, read_original=read, damage=verdict.line)
     base_url = settings.base_url or f"http://{host}:{port}"
     server = server_module.create(
         server_module.with_base_url(app, base_url), host, port, threads,
@@ -454,21 +469,77 @@ def serve(ctx: click.Context, index_dir: Path | None, host: str, port: int, thre
         channel_timeout or server_module.CHANNEL_TIMEOUT,
     )
     resident = None
-    if resident_socket and settings.backend == "whoosh":
-        resident = resident_module.Resident(
-            settings, lambda args: search_command.make_context("search", args).params)
-        if resident.start():
-            click.echo(f"govmail: answering searches on {resident.path}", err=True)
+    check = deepcheck.BackgroundCheck(settings, verdict.found)
+    with _stopped_by_sigterm():
+        try:
+            if resident_socket and settings.backend == "whoosh":
+                resident = resident_module.Resident(
+                    settings, lambda args: search_command.make_context("search", args).params,
+                    refusal=verdict.refusal)
+                if resident.start():
+                    click.echo(f"govmail: answering searches on {resident.path}", err=True)
+                else:
+                    resident.close()
+                    resident = None
+            click.echo(f"govmail: serving {settings.index_dir} on http://{host}:{port}/",
+                       err=True)
+            if settings.backend == "whoosh":  # a cluster checks its own shards
+                pid = check.start()
+                click.echo(f"govmail: checking every segment in the background (process "
+                           f"{pid})", err=True)
+            server.run()  # returns on SIGINT or SIGTERM (waitress stops on either exception)
+        finally:
+            check.close()
+            server.close()
+            if resident is not None:
+                resident.close()
+
+
+class _Verdict:
+    """The background check's finding, read by every request: None until it finds damage."""
+
+    def __init__(self) -> None:
+        self.error: GovmailError | None = None
+
+    def found(self, problems: list[str] | None, seconds: float, note: str) -> None:
+        if problems is None:
+            # No verdict is not damage: the cheap checks passed, searches go on.
+            logging.getLogger("govmail").warning(
+                "the background check of the index ended without a verdict: %s", note)
+        elif problems:
+            self.error = _damaged(problems)
+            click.echo(_error_line(self.error), err=True)
         else:
-            resident.close()
-            resident = None
-    click.echo(f"govmail: serving {settings.index_dir} on http://{host}:{port}/", err=True)
+            click.echo(f"govmail: every segment read whole in {seconds:.1f} s"
+                       + (f" ({note})" if note else ""), err=True)
+
+    def line(self) -> str | None:
+        """What the web answers (503) instead of searching, once damage is found."""
+        return str(self.error) if self.error is not None else None
+
+    def refusal(self) -> tuple[int, str] | None:
+        """What the resident answers `govmail search` with, once damage is found."""
+        if self.error is None:
+            return None
+        return self.error.exit_status, _error_line(self.error) + "\n"
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """SIGTERM stops the server as SIGINT does, so the finally blocks remove its socket.
+
+    By default SIGTERM ends the process where it stands; raised as SystemExit in the main
+    thread (where waitress's loop runs and catches it), the server shuts down in order.
+    """
+    def stop(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        server.run()
+        yield
     finally:
-        server.close()
-        if resident is not None:
-            resident.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

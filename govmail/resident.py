@@ -132,16 +132,20 @@ class Resident:
 
     ``parse`` turns the search arguments into the search command's parameters (the
     command line's own option parser, handed in so that this module never imports the
-    command line).
+    command line). ``refusal`` gives the exit status and stderr every search gets instead
+    of hits, once the server's background check has found the index damaged (a search in
+    process checks sizes only, so it would answer from the damaged bytes).
     """
 
-    def __init__(self, settings: Any, parse: Callable[[list[str]], Mapping[str, Any]]) -> None:
+    def __init__(self, settings: Any, parse: Callable[[list[str]], Mapping[str, Any]],
+                 refusal: Callable[[], tuple[int, str] | None] = lambda: None) -> None:
         import threading
 
         from search.engine import Engine
 
         self.settings = settings
         self.parse = parse
+        self.refusal = refusal
         self.path = socket_path(settings.index_dir)
         self.key = settings_key(settings)
         self.directory = _directory_id(settings.index_dir)
@@ -150,7 +154,7 @@ class Resident:
         self._stopped = threading.Event()
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
-        self._bound_inode: int | None = None
+        self._bound: tuple[int, int, int] | None = None
 
     # ---- lifetime --------------------------------------------------------------------
 
@@ -182,7 +186,7 @@ class Resident:
             listener.bind(self.path)
         finally:
             os.umask(old)
-        self._bound_inode = self._socket_inode()
+        self._bound = self._socket_id()
         listener.listen(CONNECTIONS)
         listener.settimeout(1.0)  # the accept loop checks for close() once a second
         self._listener = listener
@@ -199,15 +203,18 @@ class Resident:
             self._listener.close()
             try:
                 # Only our own socket: another server may have bound the path since.
-                if self._socket_inode() == self._bound_inode:
+                if self._bound is not None and self._socket_id() == self._bound:
                     os.unlink(self.path)
             except OSError:
                 pass
         self.engine.close()
 
-    def _socket_inode(self) -> int | None:
+    def _socket_id(self) -> tuple[int, int, int] | None:
+        # The change time too: a file system hands a freed inode number to the next file,
+        # here the socket of a server that took the path over.
         try:
-            return os.stat(self.path).st_ino
+            found = os.stat(self.path)
+            return found.st_dev, found.st_ino, found.st_ctime_ns
         except OSError:
             return None
 
@@ -273,6 +280,9 @@ class Resident:
             if "-h" in args or "--help" in args:
                 return {"declined": "help"}  # printed by the client's own process
             params = self.parse(args)
+            refused = self.refusal()
+            if refused is not None:
+                return {"status": refused[0], "stdout": "", "stderr": refused[1]}
             if verify_index(self.settings, deep=False):
                 return {"declined": "the index is damaged"}
             out, err = io.StringIO(), io.StringIO()

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.routing import PathConverter
 
 from core import config as config_module
 from core.config import Settings
+from core.errors import IndexDamaged
 from search.engine import Engine
 
 # No inline script or style anywhere: app.js and style.css are the only code the pages run.
@@ -45,12 +46,17 @@ class IdPathConverter(PathConverter):
 
 
 def create_app(settings: Settings | None = None,
-               read_original: Callable[[Mapping[str, Any]], Any] | None = None) -> Flask:
+               read_original: Callable[[Mapping[str, Any]], Any] | None = None,
+               damage: Callable[[], str | None] | None = None) -> Flask:
     """An app over the index of ``settings`` (``core.config.load()`` when None).
 
     ``read_original`` (``index.raw.read``, passed by the composition roots: ``web`` does
     not stand on ``index``) gives a message's original bytes from its source reference;
     without it the .eml and mbox downloads answer 404.
+
+    ``damage`` (``govmail serve``'s background check) gives the line naming what is
+    damaged in the index once that is found: from then on every request but the static
+    files answers 503 with that line instead of reading the damaged bytes.
 
     Raises :class:`core.errors.IndexNotFound` when there is no index to serve.
     """
@@ -67,6 +73,13 @@ def create_app(settings: Settings | None = None,
     engine = Engine(settings)
     app.extensions["govmail"] = engine
     app.extensions["govmail.read_original"] = read_original
+
+    # First: a damaged index is not even refreshed, and no 304 is made from it.
+    @app.before_request
+    def refuse_damaged() -> None:
+        line = damage() if damage is not None else None
+        if line is not None and request.endpoint != "static":
+            raise IndexDamaged(line)
 
     @app.before_request
     def refresh_engine() -> None:

@@ -12,7 +12,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from core.errors import GovmailError, IndexNotFound, QueryError
+from core.errors import GovmailError, IndexDamaged, IndexNotFound, QueryError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(IndexNotFound)
     def no_index(exc: IndexNotFound) -> tuple[Response | str, int]:
         return error_response(503, str(exc), "No index")
+
+    @app.errorhandler(IndexDamaged)
+    def damaged(exc: IndexDamaged) -> tuple[Response | str, int]:
+        return error_response(503, str(exc), "Index damaged")
 
     @app.errorhandler(GovmailError)
     def govmail_error(exc: GovmailError) -> tuple[Response | str, int]:

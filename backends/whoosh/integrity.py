@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,11 +35,34 @@ def _fsync_path(path: Path) -> None:
 CHECKSUMS = "checksums.json"
 
 
-def _digest(path: Path) -> str:
+class _Pace:
+    """Sleeps enough that at most ``rate`` MB a second are read (0: as fast as the disk).
+
+    The check of a running server shares the disk and the page cache with its searches;
+    ``govmail check``, which someone waits for, runs unbounded.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate * 1e6
+        self.started = time.monotonic()
+        self.read = 0
+
+    def __call__(self, size: int) -> None:
+        if self.rate <= 0:
+            return
+        self.read += size
+        ahead = self.read / self.rate - (time.monotonic() - self.started)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+def _digest(path: Path, pace: _Pace | None = None) -> str:
     digest = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
+            if pace is not None:
+                pace(len(chunk))
     return digest.hexdigest()
 
 
@@ -71,13 +95,15 @@ def _write_checksums(folder: Path, segments: Iterable[Any]) -> None:
     os.replace(temp, folder / CHECKSUMS)
 
 
-def verify(index_dir: Path, deep: bool = True) -> list[str]:
+def verify(index_dir: Path, deep: bool = True, rate: float = 0.0) -> list[str]:
     """What is wrong with an index, one line each naming the file ([] when sound).
 
     Shallow: the TOC opens and every segment file is there with its recorded size.
-    Deep: also every file's digest, every stored document and every posting list read.
+    Deep: also every file's digest, every stored document and every posting list read;
+    ``rate``: most MB a second the digests read (0: no bound).
     """
     index_dir = Path(index_dir)
+    pace = _Pace(rate)
     if not index_dir.is_dir() or not whoosh_index.exists_in(str(index_dir)):
         return []  # no index: what opening it says (IndexNotFound) is the right line
     try:
@@ -108,7 +134,7 @@ def verify(index_dir: Path, deep: bool = True) -> list[str]:
                     problems.append(f"segment {path.name}: {path.stat().st_size} bytes, "
                                     f"{recorded[0]} written (truncated or overwritten)")
                     bad = True
-                elif recorded and deep and _digest(path) != recorded[1]:
+                elif recorded and deep and _digest(path, pace) != recorded[1]:
                     problems.append(f"segment {path.name}: its bytes changed since written")
                     bad = True
             if deep and not bad:
