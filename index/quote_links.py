@@ -25,6 +25,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from core.records import Message, Quote
 from index.catalog import epoch, row_from_message
@@ -105,9 +106,15 @@ class Source:
 
 
 def _blocks(quotes: Iterable[Quote]) -> tuple[tuple[str, str, str | None], ...]:
-    return tuple((words(q.text), q.author, q.message_id) for q in quotes if q.author)
+    return tuple((_block_words(q.text), q.author, q.message_id) for q in quotes if q.author)
 
 
+# A flush reads the same quote texts again at every pass (as probes of a reply, as blocks of a
+# source that changed): remembered, the passes cost a fraction of the first.
+_block_words = lru_cache(maxsize=1 << 14)(words)
+
+
+@lru_cache(maxsize=1 << 14)
 def probes(text: str) -> tuple[str, ...]:
     """Word runs that stand for a quote: all of it when short, else start, middle and end."""
     ws = _WORD.findall(text.casefold())
@@ -222,6 +229,7 @@ def link_batch(
 
     dirty = set(quotes) | {mid for mid, cands in order.items()
                            if mid not in pending and any(c in pending for c in cands)}
+    linked_once = False
     for _ in range(MAX_PASSES):
         if not dirty:
             break
@@ -242,8 +250,10 @@ def link_batch(
             # A pending message is linked afresh from its parsed quotes every pass, so its
             # attribution lines are told from authors a link gave; an indexed one keeps
             # its stored links but for the open ones (relink).
-            if mid in pending:
+            if mid in pending and not linked_once:
                 new = link(pending[mid].quotes, found)
+            elif mid in pending:
+                new = _again(pending[mid].quotes, quotes[mid], found, sources)
             else:
                 new = relink(quotes[mid], found, sources)
             if new != quotes[mid]:
@@ -256,7 +266,28 @@ def link_batch(
                 sources[mid] = sources[mid].with_quotes(new)
         resolve(changed.keys())
         dirty = {d for mid in changed for d in needed_by.get(mid, ())}
+        linked_once = True
     return {mid: q for mid, q in quotes.items() if q != first.get(mid)}
+
+
+def _again(parsed: tuple[Quote, ...], current: tuple[Quote, ...], found: list[Source],
+           sources: Mapping[str, Source]) -> tuple[Quote, ...]:
+    """What :func:`link` gives the parsed quotes now, where only quote blocks have changed.
+
+    Own words do not change between passes, so a quote linked to a candidate that wrote
+    it, or too short to be named through a quote block, is as the last pass left it; the
+    others are linked afresh (this is the cost of a pass).
+    """
+    ranked = {s.message_id for s in found}
+    out: list[Quote] = []
+    for quote, now in zip(parsed, current, strict=True):
+        needles = probes(quote.text) if not quote.message_id else ()
+        if needles and len(needles[0].split()) >= QUOTER_MIN_WORDS:
+            target = sources.get(now.message_id) if now.message_id in ranked else None
+            if target is None or not _holds(target.own, needles):
+                now = _found(quote, needles, found)
+        out.append(now)
+    return tuple(out)
 
 
 def candidates(
