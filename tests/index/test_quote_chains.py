@@ -87,10 +87,13 @@ def _quoter(mid: str, author: str, blocks: list[tuple[str | None, str | None, st
                      "\n".join(q.text for q in quotes), quotes=quotes)
 
 
+def _pair(quotes: tuple[Quote, ...]) -> tuple[str | None, str | None]:
+    return quotes[0].author, quotes[0].message_id
+
+
 def test_a_quote_found_in_a_quote_block_takes_the_blocks_author_and_target() -> None:
     bob = _quoter("b", "Bob", [("Ann", "a", ANN)])
-    assert [(q.author, q.message_id) for q in link([Quote(None, None, 2, ANN)], [bob])] == [
-        ("Ann", "a")]
+    assert _pair(link([Quote(None, None, 2, ANN)], [bob])) == ("Ann", "a")
 
 
 def test_two_names_over_the_same_words_or_a_short_quote_name_nobody() -> None:
@@ -102,10 +105,5 @@ def test_two_names_over_the_same_words_or_a_short_quote_name_nobody() -> None:
 
 def test_the_replys_own_attribution_outranks_another_messages_block() -> None:
     bob = _quoter("b", "Bob", [("Ann", "a", ANN)])
-    carol = link([Quote("Carol", None, 2, ANN)], [bob])[0]
     # Bob's block is not taken against the reply's own line: linked where found, as before.
-    assert (carol.author, carol.message_id) == ("Carol", "b")
-
-
-def _pair(quotes: tuple[Quote, ...]) -> tuple[str | None, str | None]:
-    return quotes[0].author, quotes[0].message_id
+    assert _pair(link([Quote("Carol", None, 2, ANN)], [bob])) == ("Carol", "b")
