@@ -282,8 +282,7 @@ class IndexWriterSession:
         # Both plans read the catalog as it was before this batch.
         thread_of, parent_of, moved = thread_plan(catalog, new_rows)
         people = people_plan(catalog, new_rows, self.aliases)
-        relinked = self._link_quotes(thread_of, moved)
-        relinked_indexed = self._relink_indexed(thread_of, moved)
+        relinked, relinked_indexed = self._link_quotes(dict(thread_of), moved)
         catalog.put_many(
             replace(row, thread_id=thread_of[mid], author_key=people.key_of(row))
             for mid, row in new_rows.items()
@@ -356,34 +355,61 @@ class IndexWriterSession:
 
     def _link_quotes(
         self, thread_of: dict[str, str], moved: dict[str, str]
-    ) -> dict[str, tuple[Quote, ...]]:
-        """Quotes of the batch linked to the messages they quote (index/quote_links.py)."""
-        assert self.catalog is not None and self.store is not None
-        waiting = {mid: m for mid, m in self._pending.items() if quote_links.unlinked(m)}
-        if not waiting:
-            return {}
-        wanted = {thread_of[mid] for mid in waiting}
-        by_thread: dict[str, list[tuple[float, str]]] = {}
-        for row in self.catalog.thread_members(wanted):
-            thread = moved.get(row.message_id, row.thread_id)
-            if thread in wanted and row.date is not None:
-                by_thread.setdefault(thread, []).append((row.date, row.message_id))
-        for mid, message in self._pending.items():
+    ) -> tuple[dict[str, tuple[Quote, ...]], dict[str, str]]:
+        """Quotes linked to the messages they quote (index/quote_links.py): the new quotes of
+        the batch, and the new ``quotes_json`` of indexed messages the batch lets link.
+
+        The quoted message may be read after the reply (a later batch, another source
+        file), and a link must not depend on the order an archive is read in: the indexed
+        members of the batch's threads are candidates to link again, as a fresh index
+        would link them, when one of their candidates is new or has just changed.
+        """
+        assert self.catalog is not None
+        pending = self._pending
+        threads = {thread_of[mid] for mid in pending}
+        # Members by their thread before this batch, and those the batch moves into one
+        # of its threads (a reply read before its parent sat in a thread of its own).
+        rows = {r.message_id: r for r in self.catalog.thread_members(threads)}
+        rows.update(self.catalog.get_many(moved.keys() - pending.keys()))
+        indexed: dict[str, CatalogRow] = {}
+        dated: dict[str, list[tuple[float, str]]] = {}
+        for row in rows.values():
+            thread = moved.get(row.message_id, row.thread_id) or row.message_id
+            if row.message_id in pending or thread not in threads:
+                continue
+            indexed[row.message_id] = row
+            thread_of.setdefault(row.message_id, thread)
+            if row.date is not None:
+                dated.setdefault(thread, []).append((row.date, row.message_id))
+        for mid, message in pending.items():
             when = epoch(message.date)
-            if thread_of[mid] in wanted and when is not None:
-                by_thread.setdefault(thread_of[mid], []).append((when, mid))
-        for members in by_thread.values():
+            if when is not None:
+                dated.setdefault(thread_of[mid], []).append((when, mid))
+        for members in dated.values():
             members.sort()
-        order: dict[str, list[str]] = {}
-        for mid, message in waiting.items():
-            members = by_thread.get(thread_of[mid], [])
-            when = epoch(message.date)
+
+        def earlier(mid: str, when: float | None) -> list[str]:
+            members = dated.get(thread_of[mid], [])
             end = bisect_left(members, (when, "")) if when is not None else 0
             start = max(0, end - quote_links.MAX_THREAD_CANDIDATES)
-            earlier = [m for _, m in reversed(members[start:end])]
-            order[mid] = quote_links.candidates(message, earlier)
+            return [m for _, m in reversed(members[start:end])]
 
-        return quote_links.link_batch(self._pending, order, self._quote_sources)
+        order: dict[str, list[str]] = {}
+        for mid, message in pending.items():
+            if quote_links.unlinked(message):
+                order[mid] = quote_links.candidates(message, earlier(mid, epoch(message.date)))
+        for mid, row in indexed.items():
+            order[mid] = [c for c in dict.fromkeys(
+                (row.in_reply_to, *reversed(row.refs), *earlier(mid, row.date))) if c and c != mid]
+        if not order:
+            return {}, {}
+        changed = quote_links.link_batch(pending, order, self._quote_sources,
+                                         self._stored_quotes, self._authors)
+        relinked = {mid: q for mid, q in changed.items() if mid in pending}
+        relinked_indexed = {
+            mid: json.dumps([q.to_json() for q in quotes], ensure_ascii=False)
+            for mid, quotes in changed.items() if mid not in pending}
+        return relinked, relinked_indexed
 
     def _quote_sources(self, ids: set[str]) -> dict[str, quote_links.Source]:
         """Indexed messages as texts a quote can be found in."""
@@ -391,75 +417,23 @@ class IndexWriterSession:
         found = {}
         for mid, doc in self.store.get_many(ids).items():
             meta = json.loads(doc.get("meta_json") or "{}")
+            # Named as the message gave it, as a message of the batch is: not the identity's
+            # name, which aliases change and which is "(unknown)" for no name at all.
             found[mid] = quote_links.Source.of(
-                mid, meta.get("author_name") or doc.get("author"),
+                mid, meta.get("author_name") or meta.get("author_email"),
                 doc.get("original") or "", doc.get("quoted") or "",
-                doc.get("signature") or "")
+                doc.get("signature") or "", _quotes_of(doc))
         return found
 
-    def _relink_indexed(self, thread_of: dict[str, str], moved: dict[str, str]) -> dict[str, str]:
-        """New ``quotes_json`` of indexed messages that a message of this batch lets link.
-
-        The quoted message may be read after the reply (a later batch, another source
-        file), and a link must not depend on the order an archive is read in: the
-        indexed members of the batch's threads whose candidates now include a message
-        of the batch are linked again, as a fresh index would link them.
-        """
-        assert self.catalog is not None
-        pending = self._pending
-        threads = {thread_of[mid] for mid in pending}
-        dated: dict[str, list[tuple[float, str]]] = {}
-        indexed: dict[str, tuple[CatalogRow, str]] = {}
-        # Members by their thread before this batch, and those the batch moves into one
-        # of its threads (a reply read before its parent sat in a thread of its own).
-        rows = {r.message_id: r for r in self.catalog.thread_members(threads)}
-        rows.update(self.catalog.get_many(moved.keys() - pending.keys()))
-        for row in rows.values():
-            thread = moved.get(row.message_id, row.thread_id) or row.message_id
-            if row.message_id in pending or thread not in threads:
-                continue
-            indexed[row.message_id] = (row, thread)
-            if row.date is not None:
-                dated.setdefault(thread, []).append((row.date, row.message_id))
-        if not indexed:
-            return {}
-        for mid, message in pending.items():
-            when = epoch(message.date)
-            if when is not None:
-                dated.setdefault(thread_of[mid], []).append((when, mid))
-        for members in dated.values():
-            members.sort()
-        order: dict[str, list[str]] = {}
-        for mid, (row, thread) in indexed.items():
-            members = dated.get(thread, [])
-            end = bisect_left(members, (row.date, "")) if row.date is not None else 0
-            start = max(0, end - quote_links.MAX_THREAD_CANDIDATES)
-            earlier = [m for _, m in reversed(members[start:end])]
-            chosen = [c for c in dict.fromkeys((row.in_reply_to, *reversed(row.refs), *earlier))
-                      if c and c != mid]
-            if any(c in pending for c in chosen):
-                order[mid] = chosen
-        if not order:
-            return {}
+    def _stored_quotes(self, ids: set[str]) -> dict[str, tuple[Quote, ...]]:
         assert self.store is not None
-        changed: dict[str, str] = {}
-        sources: dict[str, quote_links.Source] = {}
-        for mid, m in pending.items():
-            sources[mid] = quote_links.Source.of(mid, m.author.name or m.author.email,
-                                                 m.original_text, m.quoted_text, m.signature)
-        docs = self.store.get_many(order.keys())
-        stored = {mid: tuple(Quote(**q) for q in json.loads(doc.get("quotes_json") or "[]"))
-                  for mid, doc in docs.items()}
-        targets = {q.message_id for quotes in stored.values() for q in quotes if q.message_id}
-        wanted = ({c for mid in stored for c in order[mid]} | targets) - sources.keys()
-        if wanted:
-            sources.update(self._quote_sources(wanted))
-        for mid, quotes in stored.items():
-            linked = quote_links.relink(
-                quotes, [sources[c] for c in order[mid] if c in sources], sources)
-            if linked != quotes:
-                changed[mid] = json.dumps([q.to_json() for q in linked], ensure_ascii=False)
-        return changed
+        return {mid: _quotes_of(doc) for mid, doc in self.store.get_many(ids).items()}
+
+    def _authors(self, ids: set[str]) -> dict[str, str | None]:
+        """Who wrote each indexed message of ``ids``, as a quote source names them."""
+        assert self.catalog is not None
+        return {mid: row.author_name or row.author_email
+                for mid, row in self.catalog.get_many(ids).items()}
 
     def _record_sources(self) -> None:
         assert self.catalog is not None
@@ -514,6 +488,10 @@ class IndexWriterSession:
         """Rebuild the catalog's message rows from the stored documents (the index went ahead)."""
         assert self.catalog is not None and self.store is not None
         self._forced, self.reconciled = repair.reconcile(self.catalog, self.store, self.aliases)
+
+
+def _quotes_of(doc: dict[str, Any]) -> tuple[Quote, ...]:
+    return tuple(Quote(**q) for q in json.loads(doc.get("quotes_json") or "[]"))
 
 
 def identities_of(messages: Iterable[Message], aliases: Aliases | None = None) -> list[Identity]:

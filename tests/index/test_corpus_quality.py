@@ -25,7 +25,7 @@ import pytest
 from core.config import Settings
 from core.records import Message
 from index.pipeline import parse_stream
-from index.quote_links import link_together
+from index.quote_links import QUOTER_MIN_WORDS, link_together, words
 from tests.conftest import SHARED
 
 # Sets whose authors, dates and lists must meet the targets (name >= 98%, date >= 99%, one
@@ -84,8 +84,11 @@ class Row:
             if parent is None:
                 self.causes["no attribution, replies to no message of the set" if named
                             else "no attribution, no In-Reply-To/References"] += 1
+            elif quote.message_id and len(words(quote.text).split()) < QUOTER_MIN_WORDS:
+                self.causes["linked to a message that only quoted it, too short to take the "
+                            "name it has there"] += 1
             elif quote.message_id:
-                self.causes["linked to a message that only quoted it"] += 1
+                self.causes["linked to a message that only quoted it, under no name"] += 1
             else:
                 self.causes["no attribution, text not found in the thread"] += 1
 
