@@ -42,8 +42,9 @@ class Field:
     separator: str = ","
     # The document key: one document per value.
     unique: bool = False
-    # id fields the views read but the engine never counts: cached per document like
-    # facets (the author page lists addresses and affiliations).
+    # Fields the views count but the sidebar does not show: cached per document like
+    # facets (the author page lists addresses and affiliations, a references page the
+    # parts quoted).
     column: bool = False
     # keyword fields: how a query value becomes an index value ("reference": through
     # core.refkeys.query_key, so `cites:"Tunis Agenda 76"` means tunis-agenda/76).
@@ -93,7 +94,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "quoted_cites", "keyword", "documents and parts cited in quoted text",
-        ("quoted_cites",), lowercase=True, normalize="reference",
+        ("quoted_cites",), lowercase=True, normalize="reference", column=True,
     ),
     Field(
         "mentions", "keyword", "organisations named, own or quoted text (itu, ecosoc)",
@@ -116,6 +117,8 @@ FIELDS: tuple[Field, ...] = (
     Field("attachments_json", "blob", "attachments as JSON"),
     Field("source_json", "blob", "source location as JSON"),
     Field("meta_json", "blob", "author source, date source, notes as JSON"),
+    Field("reference_spans_json", "blob",
+          "where each cites/mentions value stands in the own words or a quote, as JSON"),
     Field("headers", "blob", "decoded header block"),
 )
 

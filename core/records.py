@@ -164,6 +164,19 @@ class Cite:
 
 
 @dataclass(frozen=True, slots=True)
+class RefSpan:
+    """Where one reference stands: ``text[start:end]`` of the own words ("original") or of
+    the quoted text ("quoted", ``Message.quoted_text``), and the index value it is, in
+    ``field`` ("cites": tunis-agenda/76; "mentions": itu)."""
+
+    where: str
+    start: int
+    end: int
+    field: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """The finished record: what ``govmail inspect`` prints and the writer indexes."""
 
@@ -193,6 +206,9 @@ class Message:
     # Documents cited and organisations (ids) named, in own and quoted text (index/references).
     cites: tuple[Cite, ...] = ()
     mentions: tuple[str, ...] = ()
+    # Where the references stand, for the message page's marks; not a record key of its own
+    # (inspect shows the references themselves), so to_json leaves it out.
+    reference_spans: tuple[RefSpan, ...] = ()
 
     @property
     def list(self) -> str | None:

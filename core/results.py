@@ -135,6 +135,14 @@ class MessageView:
     date_source: str | None
     message_id_source: str | None
     notes: tuple[str, ...]
+    # Index values (core/refkeys.py): documents and document/part cited in the own words
+    # and in quoted text, organisations named.
+    cites: tuple[str, ...] = ()
+    quoted_cites: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    # Where each stands (index/document.py's reference_spans): quote (-1: own words),
+    # start, end, field, value. Offsets into the texts as stored, before any obfuscation.
+    reference_spans: tuple[tuple[int, int, int, str, str], ...] = ()
 
     @property
     def list(self) -> str:
@@ -169,6 +177,10 @@ class MessageView:
             "date_source": self.date_source,
             "message_id_source": self.message_id_source,
             "notes": list(self.notes),
+            "cites": list(self.cites),
+            "quoted_cites": list(self.quoted_cites),
+            "mentions": list(self.mentions),
+            "reference_spans": [list(s) for s in self.reference_spans],
         }
 
 
@@ -221,6 +233,10 @@ class AuthorView:
     # Whom this author quotes, and who quotes them, most first.
     quotes: tuple[tuple[str, int], ...]
     quoted_by: tuple[tuple[str, int], ...]
+    # What this author cites in their own words (documents, document/part) and the
+    # organisations they name, most first.
+    cites: tuple[tuple[str, int], ...] = ()
+    mentions: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -233,4 +249,6 @@ class AuthorView:
             "lists": [list(p) for p in self.lists],
             "quotes": [list(p) for p in self.quotes],
             "quoted_by": [list(p) for p in self.quoted_by],
+            "cites": [list(p) for p in self.cites],
+            "mentions": [list(p) for p in self.mentions],
         }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from analysis.lang import detect
-from core.records import Message
+from core.records import Message, Quote
 from index.references import values as cite_values
 
 
@@ -48,6 +48,38 @@ def quoted_author_fields(authors: Iterable[str | None]) -> dict[str, str]:
         # One name a line: quotes:"kurt hornik" matches a name, in any case.
         "quoted_author_text": "\n".join(names),
     }
+
+
+def _quote_starts(quoted_text: str, quotes: Iterable[Quote]) -> list[int]:
+    """Where each quote's text begins in ``quoted_text`` (-1: not found).
+
+    The splitter joins the quoted lines of a body into ``quoted_text`` in body order, so each
+    quote is found after the one before it.
+    """
+    starts, cursor = [], 0
+    for quote in quotes:
+        at = quoted_text.find(quote.text, cursor) if quote.text else -1
+        starts.append(at)
+        if at >= 0:
+            cursor = at + len(quote.text)
+    return starts
+
+
+def reference_spans(message: Message) -> list[list[object]]:
+    """The extractor's spans as the message page reads them: ``[quote, start, end, field,
+    value]``, quote -1 for the own words, else the quote's number with offsets in its text."""
+    starts = _quote_starts(message.quoted_text, message.quotes) if any(
+        s.where == "quoted" for s in message.reference_spans) else []
+    out: list[list[object]] = []
+    for span in message.reference_spans:
+        if span.where == "original":
+            out.append([-1, span.start, span.end, span.field, span.value])
+            continue
+        for number, (at, quote) in enumerate(zip(starts, message.quotes, strict=True)):
+            if 0 <= at <= span.start and span.end <= at + len(quote.text):
+                out.append([number, span.start - at, span.end - at, span.field, span.value])
+                break
+    return out
 
 
 def to_document(
@@ -94,6 +126,8 @@ def to_document(
         "cites": ",".join(cite_values(message.cites, "original")),
         "quoted_cites": ",".join(cite_values(message.cites, "quoted")),
         "mentions": ",".join(message.mentions),
+        "reference_spans_json": json.dumps(reference_spans(message), ensure_ascii=False)
+        if message.reference_spans else "",
     }
     if identity.email:
         doc["email"] = identity.email

@@ -111,6 +111,7 @@ def parse_one(raw: RawMessage, settings: Settings, list_name: str | None = None)
         notes=tuple(dict.fromkeys(notes)),
         cites=found.cites,
         mentions=found.mentions,
+        reference_spans=found.spans,
     )
 
 

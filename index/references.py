@@ -35,7 +35,7 @@ import ahocorasick
 
 from core.config import Settings
 from core.errors import ConfigError
-from core.records import Cite
+from core.records import Cite, RefSpan
 from core.refkeys import cite_value, part_key, slug
 
 SHIPPED = Path(__file__).with_name("references.toml")
@@ -247,6 +247,8 @@ def table(settings: Settings) -> Table:
 class References:
     cites: tuple[Cite, ...] = ()
     mentions: tuple[str, ...] = ()
+    # Where each reference stands in the text it was found in (the message page marks them).
+    spans: tuple[RefSpan, ...] = ()
 
 
 @dataclass(slots=True)
@@ -277,9 +279,10 @@ def _in_address(text: str, start: int, stop: int) -> bool:
     return "@" in token or "://" in token
 
 
-def _scan(text: str, tab: Table, mentions: dict[str, None]) -> list[_Hit]:
+def _scan(text: str, tab: Table, mentions: dict[str, None],
+          named: list[tuple[int, int, str]]) -> list[_Hit]:
     """Every document and part keyword of ``text``, leftmost-longest, not overlapping;
-    the organisations named go into ``mentions``.
+    the organisations named go into ``mentions``, and where they stand into ``named``.
 
     The automaton's own leftmost-longest walk (``iter_long``) drops the keys inside longer
     ones ("ICANN" in "ICANN Bylaws", "ITU" in "ITU-T") in C; only a pattern's match, which
@@ -315,6 +318,7 @@ def _scan(text: str, tab: Table, mentions: dict[str, None]) -> list[_Hit]:
                     resolved, _ = entry.resolve(match.groupdict())
                     if entry.section == "organisation":
                         mentions[resolved] = None
+                        named.append((start, match.end(), resolved))
                     else:
                         append(_Hit(start, match.end(), _NAME, resolved))
                     reach = match.end()
@@ -328,26 +332,33 @@ def _scan(text: str, tab: Table, mentions: dict[str, None]) -> list[_Hit]:
                 continue
             if code >= _ORG_ACRONYM and code != _PART:
                 mentions[entry_id] = None  # type: ignore[index]
+                named.append((start, end, entry_id))  # type: ignore[arg-type]
             else:
                 append(_Hit(start, end, code, entry_id))
             break
     return hits
 
 
-def _parts(text: str, hit: _Hit) -> tuple[list[str], int]:
-    """The part numbers after a part keyword, and where they end; ([], start) if none."""
+def _parts(text: str, hit: _Hit) -> tuple[list[tuple[str, int, int]], int]:
+    """The part numbers after a part keyword, each with where it stands (the first one's
+    span takes the keyword in: "para 76"), and where they end; ([], start) if none."""
     match = _PART_NUMBERS.match(text, hit.end)
     if not match:
         return [], hit.end
-    parts = [part_key(match["first"])]
+    parts = [(part_key(match["first"]), hit.start, match.end("first"))]
     if match["more"]:
-        parts += [part_key(m.group(0)) for m in _MORE_NUMBER.finditer(match["more"])]
-    return list(dict.fromkeys(parts)), match.end()
+        base = match.start("more")
+        parts += [(part_key(m.group(0)), base + m.start(), base + m.end())
+                  for m in _MORE_NUMBER.finditer(match["more"])]
+    return parts, match.end()
 
 
 def _resolve(text: str, hits: list[_Hit], where: str, valid: set[str],
-             cites: dict[tuple[str, str | None, str], None]) -> None:
+             cites: dict[tuple[str, str | None, str], None],
+             spans: list[RefSpan]) -> None:
     docs = [h for h in hits if h.code != _PART and (h.code != _ABBREVIATION or h.entry in valid)]
+    for doc in docs:
+        spans.append(RefSpan(where, doc.start, doc.end, "cites", doc.entry))  # type: ignore[arg-type]
     if len(docs) == len(hits):
         for doc in docs:
             cites.setdefault((doc.entry, None, where), None)  # type: ignore[arg-type]
@@ -383,10 +394,14 @@ def _resolve(text: str, hits: list[_Hit], where: str, valid: set[str],
             continue
         document = target.entry
         assert document is not None
-        for part in parts:
+        for part, start, end in parts:
             cites[(document, part, where)] = None
+            spans.append(RefSpan(where, start, end, "cites", cite_value(document, part)))
         for more in _CONTINUE.finditer(text, stop, min(len(text), stop + CONTINUATION)):
-            cites[(document, part_key(more["part"]), where)] = None
+            part = part_key(more["part"])
+            cites[(document, part, where)] = None
+            spans.append(RefSpan(where, more.start("part"), more.end("part"), "cites",
+                                 cite_value(document, part)))
     for doc in docs:
         if id(doc) not in used:
             cites.setdefault((doc.entry, None, where), None)  # type: ignore[arg-type]
@@ -395,17 +410,21 @@ def _resolve(text: str, hits: list[_Hit], where: str, valid: set[str],
 def extract(original: str, quoted: str, tab: Table) -> References:
     """The documents, parts and organisations of one message's own and quoted text."""
     mentions: dict[str, None] = {}
-    scans = (("original", original, _scan(original, tab, mentions)),
-             ("quoted", quoted, _scan(quoted, tab, mentions)))
+    named: tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]] = ([], [])
+    scans = (("original", original, _scan(original, tab, mentions, named[0])),
+             ("quoted", quoted, _scan(quoted, tab, mentions, named[1])))
     # Documents spelled out somewhere in the message: their abbreviations count.
     valid = {h.entry for _, _, hits in scans for h in hits if h.code <= _ACRONYM}
     cites: dict[tuple[str, str | None, str], None] = {}
-    for where, text, hits in scans:
+    spans: list[RefSpan] = []
+    for (where, text, hits), orgs in zip(scans, named, strict=True):
         if hits:
-            _resolve(text, hits, where, valid, cites)
+            _resolve(text, hits, where, valid, cites, spans)
+        spans.extend(RefSpan(where, start, end, "mentions", org) for start, end, org in orgs)
     return References(
         cites=tuple(Cite(d, p, w) for d, p, w in cites),
         mentions=tuple(sorted(mentions)),
+        spans=tuple(sorted(spans, key=lambda s: (s.where != "original", s.start, s.end))),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
@@ -27,7 +27,8 @@ from search.facets import FACET_NAMES, facet_values, filter_query
 from search.query import parse
 
 # The author page: the values counted over an author's messages.
-_AUTHOR_COLUMNS = ("year", "list", "quoted_author", "group", "email", "affiliation")
+_AUTHOR_COLUMNS = ("year", "list", "quoted_author", "group", "email", "affiliation",
+                   "cites", "mentions")
 
 
 # Results kept per (index generation, request): the web asks the same first pages and
@@ -191,6 +192,17 @@ class Engine:
             quoting = reader.matching(q.Term("quoted_author", name), limit=0)
             quoted_by = reader.count(quoting, ("author",))["author"]
         return views.author(name, own.total, counts, quoted_by)
+
+    def tally(self, query: q.Node, names: tuple[str, ...]) -> tuple[int, dict[str, Counter[str]]]:
+        """How many messages match ``query``, and the values of ``names``
+        (core.fields.COLUMNS) over them: the backend's own counts, whatever the engine."""
+        reader = self.reader
+        reader.refresh()
+        with reader.pinned():
+            matched = reader.matching(query, limit=0)
+            if not matched.total:
+                return 0, {name: Counter() for name in names}
+            return matched.total, reader.count(matched, names)
 
     def more_like_this(self, message_id: str, limit: int = 10) -> tuple[Hit, ...]:
         self.reader.refresh()

@@ -25,8 +25,12 @@ from search.query import parse
 # What a researcher codes a message by, in this order (the CSV header).
 COLUMNS = (
     "date", "author", "group", "list", "subject", "message_id", "thread_id",
-    "own_words_length", "quoted_authors",
+    "own_words_length", "quoted_authors", "cites", "quoted_cites", "mentions",
 )
+# The reference columns (index values: tunis-agenda, tunis-agenda/76, itu): lists in JSON
+# lines; in CSV joined by this, which no value holds, so `str.split(";")` gives them back.
+REFERENCES = ("cites", "quoted_cites", "mentions")
+CSV_JOIN = ";"
 FORMATS = ("mbox", "csv", "jsonl")
 
 
@@ -69,6 +73,7 @@ def row(doc: Mapping[str, Any]) -> dict[str, Any]:
         "thread_id": doc.get("thread_id") or doc["message_id"],
         "own_words_length": len(doc.get("original") or ""),
         "quoted_authors": sorted({q["author"] for q in quotes if q.get("author")}),
+        **{name: list(views.values_of(doc, name)) for name in REFERENCES},
     }
 
 
@@ -84,6 +89,8 @@ def csv_rows(docs: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
     for doc in docs:
         values = row(doc)
         values["quoted_authors"] = "; ".join(values["quoted_authors"])
+        for name in REFERENCES:
+            values[name] = CSV_JOIN.join(values[name])
         values["date"] = values["date"] or ""
         writer.writerow([values[c] for c in COLUMNS])
         yield buffer.getvalue().encode("utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +51,22 @@ def loads(value: Any, default: Any) -> Any:
 
 def lists_of(stored: dict[str, Any]) -> tuple[str, ...]:
     return tuple(v for v in (stored.get("list") or "").split(",") if v)
+
+
+def values_of(stored: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """A keyword field's values (cites, mentions) as stored: comma-separated."""
+    return tuple(v for v in str(stored.get(name) or "").split(",") if v)
+
+
+def spans_of(stored: Mapping[str, Any]) -> tuple[tuple[int, int, int, str, str], ...]:
+    """The stored reference spans; a malformed entry is dropped, never shown half."""
+    spans = []
+    for span in loads(stored.get("reference_spans_json"), []):
+        if (isinstance(span, list) and len(span) == 5
+                and all(isinstance(n, int) and not isinstance(n, bool) for n in span[:3])
+                and all(isinstance(t, str) for t in span[3:])):
+            spans.append(tuple(span))
+    return tuple(spans)  # type: ignore[arg-type]
 
 
 def hit(stored: dict[str, Any], score: float | None, parts: SnippetParts, field: str) -> Hit:
@@ -104,6 +121,10 @@ def message(stored: dict[str, Any], known: set[str]) -> MessageView:
         date_source=meta.get("date_source"),
         message_id_source=meta.get("message_id_source"),
         notes=tuple(meta.get("notes") or ()),
+        cites=values_of(stored, "cites"),
+        quoted_cites=values_of(stored, "quoted_cites"),
+        mentions=values_of(stored, "mentions"),
+        reference_spans=spans_of(stored),
     )
 
 
@@ -190,4 +211,6 @@ def author(
         lists=_most(counts["list"]),
         quotes=_most(counts["quoted_author"]),
         quoted_by=_most(quoted_by),
+        cites=_most(counts.get("cites", Counter())),
+        mentions=_most(counts.get("mentions", Counter())),
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 
+from search import references
 from web import pages, params
 
 bp = Blueprint("api", __name__)
@@ -41,10 +42,15 @@ def search() -> Response:
 
 
 def without_paths(view: dict[str, Any]) -> dict[str, Any]:
-    """The source as a file name and key: where the server keeps its archive is its own."""
+    """The source as a file name and key: where the server keeps its archive is its own.
+
+    The reference spans go too: their offsets are into the texts as stored, which the API
+    may hand out with addresses rewritten; ``cites``, ``quoted_cites`` and ``mentions``
+    say what the message cites."""
     source = view.get("source") or {}
     path = str(source.get("path") or "")
-    return {**view, "source": {"file": PurePath(path).name if path else None,
+    kept = {k: v for k, v in view.items() if k != "reference_spans"}
+    return {**kept, "source": {"file": PurePath(path).name if path else None,
                                "key": source.get("key") or ""}}
 
 
@@ -73,6 +79,15 @@ def thread(thread_id: str) -> Response:
 @bp.route("/author/<path:name>")
 def author(name: str) -> Response:
     return _found(pages.engine().author(name), f"no author named {name!r}")
+
+
+@bp.route("/references/<document>")
+def document_references(document: str) -> Response:
+    """The counts of the references page, as JSON (own words and quoted apart)."""
+    if not pages.DOCUMENT_ID.fullmatch(document):
+        abort(404, description="a document id is lowercase letters, digits and '-'")
+    return _found(references.document_references(pages.engine(), document),
+                  f"no message citing {document!r}")
 
 
 def _found(view: object | None, missing: str) -> Response:

@@ -7,8 +7,14 @@ each quote with ``at``: the character offset in the own words where the block st
 follows. Quotes without a known place keep the old layout, after the own words.
 
 Text is then reflowed (the sender's 72-column hard wraps joined into paragraphs, code
-and tables left as they are) and URLs become links. Everything is escaped here, before
-it is marked safe: this is the one place mail text turns into markup.
+and tables left as they are), URLs become links, and the references the indexer found
+(``Mark``: offsets into the text as stored) become links to their search. Everything is
+escaped here, before it is marked safe: this is the one place mail text turns into markup.
+
+Offsets are taken through obfuscation and reflowing, both of which change lengths, by
+private-use characters put around each reference before either runs and read back (and
+removed) when the paragraph is escaped. A text that holds such characters itself is shown
+without marks rather than misread.
 """
 
 from __future__ import annotations
@@ -32,6 +38,61 @@ _KEEP_LINE = re.compile(
 _WRAP_MIN = 45
 FIRST_WORDS = 12
 
+# A reference's start is one private-use character naming the mark (its number), its end
+# _CLOSE; _SENTINELS finds both (and any the mail itself holds).
+_CLOSE = "\ue000"
+_OPEN_BASE = 0xE001
+_MAX_MARKS = 0xF8FF - _OPEN_BASE
+_SENTINELS = re.compile("[\ue000-\uf8ff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """``text[start:end]`` is a reference, drawn as a link to ``href`` labelled ``label``."""
+
+    start: int
+    end: int
+    href: str
+    label: str
+
+
+def _with_sentinels(text: str, marks: Sequence[Mark]) -> tuple[str, list[Mark]]:
+    """The text with each kept mark between its two characters, and the kept marks."""
+    if not marks or _SENTINELS.search(text):
+        return text, []
+    kept: list[Mark] = []
+    for mark in sorted(marks, key=lambda m: (m.start, -m.end)):
+        # Overlapping marks cannot nest as links: the first (longest) one wins.
+        if 0 <= mark.start < mark.end <= len(text) and (not kept or mark.start >= kept[-1].end):
+            kept.append(mark)
+    kept = kept[:_MAX_MARKS]
+    out, last = [], 0
+    for number, mark in enumerate(kept):
+        out += [text[last:mark.start], chr(_OPEN_BASE + number), text[mark.start:mark.end],
+                _CLOSE]
+        last = mark.end
+    out.append(text[last:])
+    return "".join(out), kept
+
+
+def _read_sentinels(text: str) -> tuple[str, list[tuple[int, int, int]]]:
+    """The text without the characters, and (mark number, start, end) in it of every mark
+    whose both ends are in this text (a reference cut by a paragraph break is not drawn)."""
+    found: list[tuple[int, int, int]] = []
+    opened: tuple[int, int] | None = None
+    removed = 0
+    for match in _SENTINELS.finditer(text):
+        at = match.start() - removed
+        removed += 1
+        char = match.group()
+        if char == _CLOSE:
+            if opened is not None:
+                found.append((opened[0], opened[1], at))
+            opened = None
+        else:
+            opened = (ord(char) - _OPEN_BASE, at)
+    return _SENTINELS.sub("", text), found
+
 
 @cache
 def _linkifier() -> LinkifyIt:
@@ -41,22 +102,42 @@ def _linkifier() -> LinkifyIt:
     return LinkifyIt(options={"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
 
 
-def linkify(text: str) -> Markup:
-    """Escaped text with http(s) URLs as links that pass no rank and no opener."""
-    if "://" not in text:
+def linkify(text: str, marks: Sequence[Mark] = ()) -> Markup:
+    """Escaped text with http(s) URLs as links that pass no rank and no opener, and the
+    marks (``_with_sentinels``'s characters in ``text``) as links to their search; a
+    reference inside a URL stays part of the URL's link."""
+    placed: list[tuple[int, int, Markup]] = []
+    if marks:
+        text, found = _read_sentinels(text)
+    if "://" in text:
+        for match in _linkifier().match(text) or []:
+            if match.url.lower().startswith(("http://", "https://")):
+                placed.append((match.index, match.last_index, Markup(
+                    '<a href="{}" rel="nofollow noopener noreferrer">{}</a>').format(
+                    match.url, text[match.index:match.last_index])))
+    if marks:
+        links = list(placed)
+        for number, start, end in found:
+            if number < len(marks) and not any(s < end and start < e for s, e, _ in links):
+                mark = marks[number]
+                placed.append((start, end, Markup(
+                    '<a class="ref" href="{}" title="{}">{}</a>').format(
+                    mark.href, mark.label, text[start:end])))
+        placed.sort(key=lambda p: p[0])
+    if not placed:
         return escape(text)
-    found = _linkifier().match(text) or []
     out: list[str] = []
     last = 0
-    for match in found:
-        if not match.url.lower().startswith(("http://", "https://")):
-            continue
-        out.append(escape(text[last:match.index]))
-        out.append(Markup('<a href="{}" rel="nofollow noopener noreferrer">{}</a>').format(
-            match.url, text[match.index:match.last_index]))
-        last = match.last_index
+    for start, end, markup in placed:
+        out.append(escape(text[last:start]))
+        out.append(markup)
+        last = end
     out.append(escape(text[last:]))
     return Markup("").join(out)
+
+
+def _plain(lines: Sequence[str]) -> list[str]:
+    return [_SENTINELS.sub("", line) for line in lines]
 
 
 def _wrapped(lines: Sequence[str]) -> bool:
@@ -67,23 +148,26 @@ def _wrapped(lines: Sequence[str]) -> bool:
     return all(len(line.rstrip()) >= _WRAP_MIN for line in lines[:-1])
 
 
-def reflow(text: str, transform: Callable[[str], str] = str) -> Markup:
-    """Paragraphs as <p>, hard-wrapped prose joined, other paragraphs kept line for line.
+def reflow(text: str, transform: Callable[[str], str] = str,
+           marks: Sequence[Mark] = ()) -> Markup:
+    """Paragraphs as <p>, hard-wrapped prose joined, other paragraphs kept line for line;
+    ``marks`` (offsets into ``text``) drawn as links.
 
     ``transform`` (address obfuscation) runs once over the whole text, and the markup is
     joined as plain strings of escaped parts: a long thread page reflows a thousand
     paragraphs, and Markup.format per paragraph was a third of its time.
     """
+    text, kept = _with_sentinels(text, marks)
     parts: list[str] = []
     for para in re.split(r"\n[ \t]*\n", transform(text.strip("\n"))):
         if not para.strip():
             continue
         lines = para.split("\n")
-        if _wrapped(lines):
+        if _wrapped(_plain(lines) if kept else lines):
             joined = " ".join(line.strip() for line in lines)
-            parts.append(f'<p class="para">{linkify(joined)}</p>')
+            parts.append(f'<p class="para">{linkify(joined, kept)}</p>')
         else:
-            parts.append(f'<p class="para pre">{linkify(para)}</p>')
+            parts.append(f'<p class="para pre">{linkify(para, kept)}</p>')
     return Markup("\n".join(parts))
 
 
@@ -110,6 +194,10 @@ class QuoteNode:
         return self.quote.get("author")
 
     @property
+    def marks(self) -> Sequence[Mark]:
+        return self.quote.get("marks") or ()
+
+    @property
     def linked(self) -> str | None:
         qid = self.quote.get("message_id")
         return qid if qid and self.quote.get("known") else None
@@ -129,6 +217,8 @@ class Segment:
 
     text: str = ""
     quote: QuoteNode | None = None
+    # The references of ``text``, offsets into it.
+    marks: tuple[Mark, ...] = ()
 
 
 def nest(quotes: Iterable[Mapping[str, Any]]) -> list[QuoteNode]:
@@ -154,8 +244,16 @@ def _at(node: QuoteNode, length: int) -> int | None:
     return None
 
 
-def segments(original: str, quotes: Iterable[Mapping[str, Any]]) -> list[Segment]:
-    """Own words cut at each placed quote; quotes with no place come after, as before."""
+def _within(marks: Sequence[Mark], start: int, end: int) -> tuple[Mark, ...]:
+    """The marks inside ``[start, end)`` of a text, as offsets into that piece of it."""
+    return tuple(Mark(m.start - start, m.end - start, m.href, m.label)
+                 for m in marks if start <= m.start and m.end <= end)
+
+
+def segments(original: str, quotes: Iterable[Mapping[str, Any]],
+             marks: Sequence[Mark] = ()) -> list[Segment]:
+    """Own words cut at each placed quote; quotes with no place come after, as before.
+    ``marks``: the references of ``original``, handed to the pieces they fall in."""
     roots = nest(quotes)
     placed = [(at, i, node) for i, node in enumerate(roots)
               if (at := _at(node, len(original))) is not None]
@@ -164,10 +262,10 @@ def segments(original: str, quotes: Iterable[Mapping[str, Any]]) -> list[Segment
     last = 0
     for at, _, node in sorted(placed, key=lambda p: (p[0], p[1])):
         if original[last:at].strip():
-            out.append(Segment(text=original[last:at]))
+            out.append(Segment(text=original[last:at], marks=_within(marks, last, at)))
         out.append(Segment(quote=node))
         last = max(last, at)
     if original[last:].strip() or not out:
-        out.append(Segment(text=original[last:]))
+        out.append(Segment(text=original[last:], marks=_within(marks, last, len(original))))
     out.extend(Segment(quote=node) for node in unplaced)
     return out

@@ -34,8 +34,9 @@ from werkzeug.exceptions import NotFound
 
 from core.config import Settings
 from core.errors import GovmailError
+from core.refkeys import PART_SEPARATOR
 from core.results import FacetValue, Hit, Results, SearchRequest
-from search import export
+from search import export, references
 from search.engine import Engine
 from web import body, params, privacy
 
@@ -79,9 +80,26 @@ def obfuscate_filter(text: str | None) -> str:
 
 
 @bp.app_template_global("body_html")
-def body_html(text: str | None) -> Markup:
-    """Mail text as paragraphs, addresses hidden, URLs linked, everything else escaped."""
-    return body.reflow(text or "", obfuscate)
+def body_html(text: str | None, marks: Sequence[body.Mark] = ()) -> Markup:
+    """Mail text as paragraphs, addresses hidden, URLs and references linked, everything
+    else escaped."""
+    return body.reflow(text or "", obfuscate, marks)
+
+
+def reference_query(field: str, value: str) -> str:
+    return f"{field}:{value}"
+
+
+@bp.app_template_global("reference_search")
+def reference_search(field: str, value: str) -> str:
+    """The search for one reference (``cites:tunis-agenda/76``, ``mentions:itu``)."""
+    return url_for("pages.search") + params.query_string([("q", reference_query(field, value))])
+
+
+@bp.app_template_global("document_of")
+def document_of(value: str) -> str:
+    """The document of a cites value: ``tunis-agenda`` of ``tunis-agenda/76``."""
+    return value.partition(PART_SEPARATOR)[0]
 
 
 @bp.app_template_filter("day")
@@ -391,11 +409,35 @@ def reply_href(view: Mapping[str, Any]) -> str | None:
     return f"mailto:{url_quote(to, safe='@')}?{query}"
 
 
+def reference_marks(view: Mapping[str, Any]) -> dict[int, list[body.Mark]]:
+    """The message's reference spans as marks, by quote number (-1: the own words), each
+    linked to the search for that reference where it stands: ``cites:`` in the own words,
+    ``quoted_cites:`` in a quote (so the search finds this message too); ``mentions:``
+    holds both sides."""
+    marks: dict[int, list[body.Mark]] = {}
+    for quote, start, end, field, value in view.get("reference_spans") or ():
+        if field == "cites" and quote >= 0:
+            field, label = "quoted_cites", f"Search messages quoting a citation of {value}"
+        elif field == "cites":
+            label = f"Search messages citing {value}"
+        else:
+            label = f"Search messages naming {value}"
+        marks.setdefault(quote, []).append(
+            body.Mark(start, end, reference_search(field, value), label))
+    return marks
+
+
 def reading_view(view: Mapping[str, Any]) -> dict[str, Any]:
     """What message.html and each article of thread.html draw of one message."""
+    marks = reference_marks(view)
+    quotes = view.get("quotes") or ()
+    if marks:
+        quotes = [{**quote, "marks": marks.get(number, ())} for number, quote in enumerate(quotes)]
+    own = marks.get(-1, [])
     return {
         "m": view,
-        "segments": body.segments(view.get("original") or "", view.get("quotes") or ()),
+        "segments": body.segments(view.get("original") or "", quotes, own),
+        "own_marks": own,
     }
 
 
@@ -408,12 +450,38 @@ def message(message_id: str) -> str | Response:
     own_only = request.args.get("view") == "own"
     return render_template(
         "message.html", **reading_view(view), own_only=own_only, prev_id=prev_id,
+        cited=cited_in(view),
         next_id=next_id, related=related(message_id, view), reply=reply_href(view),
         quote_count=len(view.get("quotes") or ()),
         own_href=message_url(message_id, view="own"), full_href=message_url(message_id),
         eml_href=url_for("pages.message", message_id=message_id + ".eml")
         if current_app.extensions.get("govmail.read_original") else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Cited:
+    """One row of a message page's references: a value, where it was found, its links."""
+
+    value: str
+    where: str  # "own words", "quoted", "own words and quoted"
+    href: str
+    document_href: str | None  # the document's references page (cites only)
+
+
+def cited_in(view: Mapping[str, Any]) -> dict[str, list[Cited]]:
+    """The message's documents and organisations, for the list under its text."""
+    own, quoted = list(view.get("cites") or ()), list(view.get("quoted_cites") or ())
+    documents = []
+    for value in dict.fromkeys(own + quoted):
+        where = " and ".join(w for w, side in (("own words", own), ("quoted", quoted))
+                             if value in side)
+        field = "cites" if value in own else "quoted_cites"
+        documents.append(Cited(value, where, reference_search(field, value), url_for(
+            "pages.document_references", document=document_of(value))))
+    organisations = [Cited(v, "", reference_search("mentions", v), None)
+                     for v in view.get("mentions") or ()]
+    return {"Documents cited": documents, "Organisations named": organisations}
 
 
 def read_original() -> Any:
@@ -604,9 +672,112 @@ def author(name: str) -> str:
             ("Quotes most", [tuple(p) for p in (data.get("quotes") or ())[:15]]),
             ("Quoted most by", [tuple(p) for p in (data.get("quoted_by") or ())[:15]]),
         ],
+        cites=author_references(data),
         prev_href=here(request.args, page=str(page - 1)) if page > 1 else None,
         next_href=here(request.args, page=str(page + 1)) if page < last else None,
         search_href=url_for("pages.search") + params.query_string([("author", data.get("name") or name)]),
+    )
+
+
+AUTHOR_REFERENCES = 10
+
+
+def author_references(data: Mapping[str, Any]) -> list[tuple[str, str, list[tuple[str, int, str]]]]:
+    """The author page's "cites most" lists: (heading, field, [(value, count, href)]),
+    each href the search for that value among the author's messages."""
+    name = data.get("name") or ""
+    base = url_for("pages.search")
+
+    def link(field: str, value: str) -> str:
+        return base + params.query_string([("q", reference_query(field, value)),
+                                           ("author", name)])
+
+    cites = [tuple(p) for p in data.get("cites") or ()]
+    wanted = (
+        ("Documents cited most", "cites", [p for p in cites if PART_SEPARATOR not in p[0]]),
+        ("Paragraphs and sections cited most", "cites",
+         [p for p in cites if PART_SEPARATOR in p[0]]),
+        ("Organisations named most", "mentions", [tuple(p) for p in data.get("mentions") or ()]),
+    )
+    return [(heading, field, [(v, int(n), link(field, v)) for v, n in found[:AUTHOR_REFERENCES]])
+            for heading, field, found in wanted if found]
+
+
+# ---- references --------------------------------------------------------------------
+
+# A document id as the data file spells them (core.refkeys.slug): what the route accepts.
+DOCUMENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,199}")
+CHART_WIDTH = 720
+CHART_HEIGHT = 120
+PARTS_SHOWN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class YearBars:
+    year: str
+    own: int
+    quoted: int
+    own_href: str
+    quoted_href: str
+    label_x: float
+    # Both bars' rectangles, built from numbers only (as the timeline's).
+    own_shape: Markup
+    quoted_shape: Markup
+
+
+def year_chart(document: str, years: Sequence[references.Row]) -> list[YearBars]:
+    """Two bars a year (own words, quoted), every year from the first to the last."""
+    counts = {r.key: r for r in years if re.fullmatch(r"\d{4}", r.key)}
+    if not counts:
+        return []
+    periods = year_range(min(counts), max(counts))
+    top = max(max(r.own, r.quoted) for r in counts.values()) or 1
+    step = CHART_WIDTH / len(periods)
+    width = max(round(step / 2 - 1, 2), 0.6)
+
+    def rect(css: str, x: float, count: int) -> Markup:
+        height = 0.0 if not count else max(2.0, CHART_HEIGHT * count / top)
+        return Markup(f'<rect class="{css}" x="{round(x, 2)}" y="{round(CHART_HEIGHT - height, 2)}" '
+                      f'width="{width}" height="{round(height, 2)}"/>') if count else Markup("")
+
+    bars = []
+    for i, year in enumerate(periods):
+        row = counts.get(year) or references.Row(year, 0, 0)
+        x = i * step
+        bars.append(YearBars(
+            year, row.own, row.quoted,
+            url_for("pages.search") + params.query_string(
+                [("q", reference_query("cites", document)), ("year", year)]),
+            url_for("pages.search") + params.query_string(
+                [("q", reference_query("quoted_cites", document)), ("year", year)]),
+            round(x + step / 2, 2), rect("bar", x, row.own), rect("bar quoted", x + width, row.quoted)))
+    return bars
+
+
+@bp.route("/references")
+def references_index() -> str:
+    documents, parts = references.cited_documents(engine())
+    return render_template("references.html", documents=documents, parts=parts)
+
+
+@bp.route("/references/<document>")
+def document_references(document: str) -> str:
+    if not DOCUMENT_ID.fullmatch(document):
+        abort(404, description="a document id is lowercase letters, digits and '-' "
+                               "(tunis-agenda, rfc-2026)")
+    found = references.document_references(engine(), document)
+    if found is None:
+        abort(404, description=f"no message in the index cites {document!r}")
+    base = url_for("pages.search")
+
+    def search(field: str, value: str, *extra: tuple[str, str]) -> str:
+        return base + params.query_string([("q", reference_query(field, value)), *extra])
+
+    return render_template(
+        "document.html", d=found, parts=found.parts[:PARTS_SHOWN],
+        parts_more=len(found.parts) - PARTS_SHOWN,
+        search=search, no_group=references.NO_GROUP,
+        bars=year_chart(document, found.years), chart_size=(CHART_WIDTH, CHART_HEIGHT),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,27 @@ def test_sample_generator_planted_truth() -> None:
     assert planted >= 100
     assert recall >= 0.99, missed[:10]
     assert precision >= 0.99, extra[:10]
+
+
+def test_spans_say_where_every_reference_stands(table: R.Table) -> None:
+    """Each cite and mention has a span on its side, each span's text is the reference
+    it names (a page marks it), and spans on one side never overlap."""
+    from core.refkeys import cite_value
+
+    cases = tomllib.loads(GOLDEN.read_text(encoding="utf-8"))["case"]
+    for case in cases:
+        texts = {"original": case["text"], "quoted": case.get("quoted", "")}
+        found = R.extract(texts["original"], texts["quoted"], table)
+        spanned = {(s.where, s.field, s.value) for s in found.spans}
+        for cite in found.cites:
+            assert (cite.where, "cites", cite_value(cite.document, cite.part)) in spanned, case
+        assert {v for _, f, v in spanned if f == "mentions"} == set(found.mentions), case
+        cited = {(c.where, cite_value(c.document, c.part)) for c in found.cites} | {
+            (c.where, c.document) for c in found.cites}
+        for where in texts:
+            side = [s for s in found.spans if s.where == where]
+            for span in side:
+                shown = texts[where][span.start:span.end]
+                assert shown and shown == shown.strip(), (case, span)
+                assert span.field == "mentions" or (where, span.value) in cited, (case, span)
+            assert all(a.end <= b.start for a, b in pairwise(side)), (case, side)

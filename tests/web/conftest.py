@@ -23,6 +23,10 @@ from tests.conftest import DATA
 from tests.indexing import write_messages
 
 FIXTURE = DATA / "web" / "messages.json"
+# Messages citing the Tunis Agenda's paragraphs, RFCs and the ITU (issue 20's pages), with
+# their authors' stakeholder groups.
+REFERENCES_MBOX = DATA / "web" / "references.mbox"
+REFERENCES_ALIASES = DATA / "web" / "references-aliases.csv"
 
 
 def fixture_messages() -> list[dict[str, Any]]:
@@ -108,3 +112,27 @@ def archive_app(archive_index: Path) -> Flask:
 @pytest.fixture
 def archive_client(archive_app: Flask) -> FlaskClient:
     return archive_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def refs_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """REFERENCES_MBOX through the real indexer, groups from REFERENCES_ALIASES."""
+    from index.indexer import index_paths
+
+    index_dir = tmp_path_factory.mktemp("refs") / "index"
+    settings = Settings(index_dir=index_dir, aliases=REFERENCES_ALIASES)
+    report = index_paths([REFERENCES_MBOX], settings, list_name="governance", progress=False)
+    assert not report.rejections
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def refs_app(refs_index: Path) -> Flask:
+    from web import create_app
+
+    return create_app(Settings(index_dir=refs_index))
+
+
+@pytest.fixture
+def refs(refs_app: Flask) -> FlaskClient:
+    return refs_app.test_client()

@@ -60,3 +60,49 @@ def test_a_quote_one_liner_skips_the_greeting() -> None:
     node = body.QuoteNode({"text": "Hi all,\n\nSee the travel support page for details.",
                            "depth": 1})
     assert node.summary == "See the travel support page for details."
+
+
+def mark(text: str, word: str, href: str = "/search?q=x") -> body.Mark:
+    start = text.index(word)
+    return body.Mark(start, start + len(word), href, f"search {word}")
+
+
+def test_marks_survive_obfuscation_and_reflow_that_move_their_offsets() -> None:
+    text = ("Write to ana@lists.example about para 76 of the Tunis Agenda, which the\n"
+            "ITU reads its own way.\n\nAnd the <IGF> & more.")
+    marks = [mark(text, "para 76"), mark(text, "Tunis Agenda"), mark(text, "ITU"),
+             mark(text, "IGF", "/search?q=mentions%3Aigf&x=<1>")]
+    html = str(body.reflow(text, lambda t: t.replace("@", " at "), marks))
+    assert "ana at lists.example about <a class=\"ref\" href=\"/search?q=x\" " \
+           "title=\"search para 76\">para 76</a> of the" in html
+    # The hard wrap joined, the mark on the next line still round "ITU".
+    assert 'the <a class="ref" href="/search?q=x" title="search ITU">ITU</a> reads' in html
+    # Mail and href both escaped.
+    assert ('&lt;<a class="ref" href="/search?q=mentions%3Aigf&amp;x=&lt;1&gt;" '
+            'title="search IGF">IGF</a>&gt; &amp; more') in html
+    assert "\ue000" not in html and not any("\ue001" <= c <= "\uf8ff" for c in html)
+
+
+def test_marks_that_cannot_be_drawn_are_left_out_not_misdrawn() -> None:
+    url = "see https://www.rfc-editor.org/rfc/rfc7258 now"
+    html = str(body.reflow(url, str, [mark(url, "rfc7258")]))
+    assert 'class="ref"' not in html and 'href="https://www.rfc-editor.org/rfc/rfc7258"' in html
+    # Cut by a paragraph break, overlapping, or out of range: not drawn, text intact.
+    cut = "the Tunis\n\nAgenda says"
+    assert 'class="ref"' not in str(body.reflow(cut, str, [mark(cut, "Tunis\n\nAgenda")]))
+    both = "para 76 of TA"
+    overlapping = [mark(both, "para 76"), body.Mark(5, 10, "/b", "b"), body.Mark(90, 99, "/c", "c")]
+    html = str(body.reflow(both, str, overlapping))
+    assert html.count('class="ref"') == 1 and "para 76</a> of TA" in html
+    # A text holding the private-use characters the marks travel in is shown unmarked.
+    odd = "para 76 \ue005 of TA"
+    assert str(body.reflow(odd, str, [mark(odd, "para 76")])).count('class="ref"') == 0
+
+
+def test_segments_hand_each_piece_its_own_marks() -> None:
+    original = "First para 76.\nThen ITU."
+    at = original.index("Then")
+    marks = [mark(original, "para 76"), mark(original, "ITU")]
+    pieces = body.segments(original, [{"depth": 1, "text": "quoted", "at": at}], marks)
+    assert [(p.text, [(p.text[m.start:m.end]) for m in p.marks]) for p in pieces if p.text] == [
+        ("First para 76.\n", ["para 76"]), ("Then ITU.", ["ITU"])]

@@ -24,7 +24,8 @@ def test_csv_has_the_columns_a_researcher_codes(archive_index: Path) -> None:
     assert status == 0, err
     rows = list(csv.DictReader(io.StringIO(out.decode("utf-8"))))
     assert list(rows[0]) == ["date", "author", "group", "list", "subject", "message_id",
-                             "thread_id", "own_words_length", "quoted_authors"]
+                             "thread_id", "own_words_length", "quoted_authors", "cites",
+                             "quoted_cites", "mentions"]
     assert [r["message_id"] for r in rows] == [
         "ec-root@itforchange.example", "ec-reply-1@syr.example",
         "ec-reply-2@itforchange.example"]
