@@ -62,14 +62,61 @@ MERGE_COUNT = 8
 
 # Test hook (tests/hardening/test_writer_child.py): a writer child dies (SIGKILL) or raises
 # at this point of its work: "start", "job" (after its first job file), "finalize" (its
-# segment written, its result not yet sent), or "raise" (an exception in its first job).
+# segment written, its result not yet sent), or "raise" (an exception in its first job);
+# "stop" stops it (SIGSTOP) and "busy:SECONDS" keeps it computing, both before its result.
 CHILD_HOOK = "GOVMAIL_TEST_WRITER_CHILD"
 # How long the parent waits on its children with no sign of progress (a job taken, a
 # result sent) before it calls the batch failed. A child indexes a 100-document job file
 # in well under a second; finalizing a 5,000-document segment took ~4 s on this machine.
 CHILD_STALL = 300.0
+# A child still burning CPU is not stalled: on a machine loaded tenfold a 10,000-document
+# batch's children sent nothing for over 300 s while working, and the whole batch was
+# thrown away and redone in-process. Their CPU time moving on restarts the wait, up to
+# CHILD_BUSY_MAX in all, so a child spinning forever still ends the run.
+CHILD_BUSY_MAX = 3600.0
 # How often a wait looks at whether the children are still alive.
 POLL = 0.2
+
+
+def _cpu_ticks(pids: list[int | None]) -> int | None:
+    """The CPU time (clock ticks) the processes have used so far; None where /proc cannot
+    tell (another system, a process gone), so a wait falls back to the plain deadline."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                # After the command in parentheses: state is field 3, utime 14, stime 15.
+                fields = stat.read().rpartition(b")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError, TypeError):
+            return None
+    return total
+
+
+class _Patience:
+    """A deadline that a sign of progress (a result, the children's CPU time moving on)
+    pushes back by CHILD_STALL, never past CHILD_BUSY_MAX from the start."""
+
+    def __init__(self, tasks: list[Any]) -> None:
+        self._tasks = tasks
+        self._started = time.monotonic()
+        self._deadline = self._started + CHILD_STALL
+        self._ticks = _cpu_ticks([t.pid for t in tasks])
+
+    def progressed(self) -> None:
+        self._deadline = time.monotonic() + CHILD_STALL
+
+    def over(self) -> bool:
+        now = time.monotonic()
+        if now <= self._deadline:
+            return False
+        ticks = _cpu_ticks([t.pid for t in self._tasks])
+        if (ticks is not None and self._ticks is not None and ticks > self._ticks
+                and now < self._started + CHILD_BUSY_MAX):
+            self._ticks = ticks
+            self._deadline = now + CHILD_STALL
+            return False
+        return True
 
 
 def _child_hook(point: str) -> None:
@@ -78,6 +125,12 @@ def _child_hook(point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     if wanted == "raise" and point == "job":
         raise RuntimeError("injected writer child failure")
+    if point == "finalize" and wanted == "stop":
+        os.kill(os.getpid(), signal.SIGSTOP)  # hung: alive, using no CPU
+    if point == "finalize" and wanted.startswith("busy:"):
+        until = time.monotonic() + float(wanted[5:])  # slow: alive and working
+        while time.monotonic() < until:
+            pass
 
 
 class _DurableCommit:
@@ -163,7 +216,7 @@ class _VerifiedMpWriter(_DurableCommit, MpWriter):
         return None
 
     def _put(self, item: Any) -> None:
-        deadline = time.monotonic() + CHILD_STALL
+        patience = _Patience(self.tasks)
         while True:
             try:
                 self.jobqueue.put(item, timeout=POLL)
@@ -172,9 +225,10 @@ class _VerifiedMpWriter(_DurableCommit, MpWriter):
                 dead = self._dead()
                 if dead:
                     raise WriterFailed(dead) from None
-                if time.monotonic() > deadline:
+                if patience.over():
                     raise WriterFailed(
-                        f"the writer processes took no job for {CHILD_STALL:.0f} s"
+                        f"the writer processes took no job for {CHILD_STALL:.0f} s "
+                        "and used no CPU meanwhile"
                     ) from None
 
     def _enqueue(self) -> None:
@@ -197,11 +251,11 @@ class _VerifiedMpWriter(_DurableCommit, MpWriter):
 
     def _results(self) -> list[Any]:
         results: list[Any] = []
-        deadline = time.monotonic() + CHILD_STALL
+        patience = _Patience(self.tasks)
         while len(results) < len(self.tasks):
             try:
                 results.append(self.resultqueue.get(timeout=POLL))
-                deadline = time.monotonic() + CHILD_STALL
+                patience.progressed()
                 continue
             except queue.Empty:
                 pass
@@ -215,8 +269,9 @@ class _VerifiedMpWriter(_DurableCommit, MpWriter):
                     continue
                 except queue.Empty:
                     raise WriterFailed("a writer process exited without its segment") from None
-            if time.monotonic() > deadline:
-                raise WriterFailed(f"the writer processes sent nothing for {CHILD_STALL:.0f} s")
+            if patience.over():
+                raise WriterFailed(f"the writer processes sent nothing for {CHILD_STALL:.0f} s "
+                                   "and used no CPU meanwhile")
         for task in self.tasks:
             task.join(timeout=CHILD_STALL)
         dead = self._dead()

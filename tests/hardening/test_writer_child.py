@@ -112,3 +112,42 @@ def test_a_retried_batch_keeps_the_lists_a_cross_post_added(
     catalog = Catalog(settings.index_dir)
     assert catalog.get(first[0].message_id).lists == (*first[0].lists, "elsewhere")
     catalog.close()
+
+
+def _stall_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hook: str) -> tuple:
+    import backends.whoosh.store as store_module
+
+    monkeypatch.setattr(store_module, "CHILD_STALL", 2.0)
+    store = WhooshStore(tmp_path / "ix", procs=2)
+    monkeypatch.setenv(CHILD_HOOK, hook)
+    writer = store.writer(BATCH)
+    for message in _messages(BATCH):
+        writer.add(to_document(message))
+    return store, writer
+
+
+def test_children_that_work_longer_than_the_stall_bound_are_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A loaded machine: the children compute for three times the bound before their
+    # result. Their CPU time moving on is progress, so the batch commits whole.
+    store, writer = _stall_store(tmp_path, monkeypatch, "busy:6")
+    writer.commit()
+    store.close()
+    assert document_count(tmp_path / "ix") == BATCH
+
+
+def test_children_that_hang_end_the_batch_after_the_stall_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    store, writer = _stall_store(tmp_path, monkeypatch, "stop")
+    started = time.monotonic()
+    with pytest.raises(WriterFailed, match="used no CPU"):
+        writer.commit()
+    waited = time.monotonic() - started
+    writer.cancel()
+    store.close()
+    assert waited < 30
+    assert document_count(tmp_path / "ix") == 0
