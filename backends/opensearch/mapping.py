@@ -64,7 +64,8 @@ def _property(field: Field) -> dict[str, Any]:
     return prop
 
 
-def _properties() -> dict[str, Any]:
+def properties() -> dict[str, Any]:
+    """Every field's mapping: the field table's, their stem sub-fields and the raw texts."""
     found = {f.name: _property(f) for f in FIELDS}
     for f in FIELDS:
         if f.name in STEMMED:
@@ -105,7 +106,7 @@ def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
             "dynamic": "strict",
             "_meta": {"analysis_version": ANALYSIS_VERSION},
             "_source": {"excludes": [*_TEXTS, *STEMMED.values()]},
-            "properties": _properties(),
+            "properties": properties(),
         },
     }
 

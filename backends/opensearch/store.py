@@ -20,7 +20,7 @@ from opensearchpy import OpenSearch
 from analysis import ANALYSIS_VERSION
 from backends.opensearch import bulk
 from backends.opensearch import connect as _connect
-from backends.opensearch.mapping import from_source, index_body, to_source
+from backends.opensearch.mapping import from_source, index_body, properties, to_source
 from core.config import Settings
 from core.errors import IndexFormatError
 
@@ -105,6 +105,7 @@ def ensure_index(client: OpenSearch, settings: Settings) -> None:
             create(client, settings, first)
         swap(client, index, first)
     check_analysis(client, index)
+    add_new_fields(client, index)
     meta = meta_index(index)
     if not client.indices.exists(index=meta):
         client.indices.create(
@@ -114,6 +115,18 @@ def ensure_index(client: OpenSearch, settings: Settings) -> None:
                   "mappings": {"dynamic": False}},
         )
     client.cluster.health(index=index, wait_for_status="yellow")
+
+
+def add_new_fields(client: OpenSearch, index: str) -> None:
+    """Map the fields the field table gained since the index was made (Whoosh adds its own
+    when it opens an index): the mapping is strict, so a document carrying one would be
+    refused. Fields already mapped are left as they are (a mapping cannot change them)."""
+    have: set[str] = set()
+    for found in client.indices.get_mapping(index=index).values():
+        have |= set(found.get("mappings", {}).get("properties", {}))
+    missing = {name: prop for name, prop in properties().items() if name not in have}
+    if missing:
+        client.indices.put_mapping(index=index, body={"properties": missing})
 
 
 def generation(client: OpenSearch, index: str) -> int:
