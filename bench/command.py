@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from core.processes import stop_process
+
+__all__ = ["add_output_arguments", "run_and_write", "stop_process"]
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,11 +34,3 @@ def run_and_write(parse_args: Callable[[list[str]], argparse.Namespace],
     return 0
 
 
-def stop_process(process: subprocess.Popen[Any], timeout: float = 30) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds; reaped either way."""
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=timeout)

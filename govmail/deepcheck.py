@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core.processes import stop_process
+
 # Seconds close() waits for the child after SIGTERM (and again after SIGKILL).
 STOP_TIMEOUT = 5.0
 # Reads of the whole index before giving up on one that a commit changes every time.
@@ -84,13 +86,8 @@ class BackgroundCheck:
         """Stop the child if it still runs (bounded), and forget its verdict."""
         self._closing.set()
         process = self.process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT)
+        if process is not None:
+            stop_process(process, timeout=STOP_TIMEOUT)
         if self._thread is not None:
             self._thread.join(timeout=STOP_TIMEOUT)
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -109,15 +109,21 @@ def test_follow_symlinks_all_and_false(tmp_path: Path) -> None:
     assert scan.problems == [(str(source / "b"), "symlink not followed (follow_symlinks = false)")]
 
 
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A folder under /tmp, not pytest's tmp_path: its parents are closed to other users,
+    and these tests read the source as nobody."""
+    folder = Path(tempfile.mkdtemp(prefix="govmail-scan-", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
                     reason="needs root to drop to an unprivileged user")
-def test_unreadable_entries_as_an_unprivileged_user() -> None:
-    # Not pytest's tmp_path: its parents are closed to other users.
-    tmp_path = Path(tempfile.mkdtemp(prefix="govmail-scan-", dir="/tmp"))
-    try:
-        _unreadable(tmp_path)
-    finally:
-        shutil.rmtree(tmp_path, ignore_errors=True)
+def test_unreadable_entries_as_an_unprivileged_user(open_tmp: Path) -> None:
+    _unreadable(open_tmp)
 
 
 def _unreadable(tmp_path: Path) -> None:
@@ -179,13 +185,8 @@ SUMMARY = re.compile(r"govmail watch: \S+Z (read \d+, indexed (\d+).*)")
 
 
 @pytest.mark.slow
-def test_watch_reports_bad_entries_every_cycle_and_keeps_indexing() -> None:
-    # Not pytest's tmp_path: when root runs the watch as nobody, its parents are closed.
-    tmp_path = Path(tempfile.mkdtemp(prefix="govmail-watch-", dir="/tmp"))
-    try:
-        _watch_hostile(tmp_path)
-    finally:
-        shutil.rmtree(tmp_path, ignore_errors=True)
+def test_watch_reports_bad_entries_every_cycle_and_keeps_indexing(open_tmp: Path) -> None:
+    _watch_hostile(open_tmp)
 
 
 def _watch_hostile(tmp_path: Path) -> None:
