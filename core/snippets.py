@@ -34,9 +34,10 @@ def lead(text: str) -> SnippetParts:
     # Collapse only the head: the whole of a long message cost ~0.5 ms a hit, 10 ms a
     # page. A head that still holds more than SNIPPET_CHARS + 1 characters gives the
     # same snippet as the whole text would.
-    flat = _SPACES.sub(" ", text[: SNIPPET_CHARS * 4]).strip()
+    # str.split's whitespace is the regex's \s (str.isspace), at a third of its cost.
+    flat = " ".join(text[: SNIPPET_CHARS * 4].split())
     if len(flat) <= SNIPPET_CHARS + 1 and len(text) > SNIPPET_CHARS * 4:
-        flat = _SPACES.sub(" ", text).strip()
+        flat = " ".join(text.split())
     if len(flat) > SNIPPET_CHARS:
         cut = flat.rfind(" ", 0, SNIPPET_CHARS)
         flat = flat[: cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS] + " …"
