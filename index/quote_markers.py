@@ -91,6 +91,12 @@ ATTRIBUTION_HINT: re.Pattern[str] = re.compile(
 # Lotus Notes attributions end in the quoted message's first words, not in ":".
 LOTUS_HINT: re.Pattern[str] = re.compile(r"-{3}\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}[\d :.]{0,12}(?:AM|PM)?-{3}")
 
+# An elision marker alone on a line ("[...]", "[…]", "[snip]", "<snip>"): the writer cut
+# text there. It stands in for lines of the level around it, so it neither opens a quote
+# nor shows that the text after an attribution is quoted one level deeper.
+ELISION: re.Pattern[str] = re.compile(r"^\s*(?:\[\s*(?:\.{2,}|…|snip)\s*\]|<\s*snip\s*>)\s*$",
+                                      re.IGNORECASE)
+
 # Forward markers: what follows is another message, quoted whole with its header block.
 FORWARD_MARKERS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)

@@ -88,6 +88,25 @@ def _prev_nonblank(lines: list[_L], i: int) -> int:
     return j
 
 
+def _is_elision(ln: _L) -> bool:
+    return ln.kind == "text" and len(ln.text) < 40 and qm.ELISION.match(ln.text) is not None
+
+
+def _next_content(lines: list[_L], i: int) -> int:
+    """The next line after i that is neither blank nor an elision marker ("[...]")."""
+    j = _next_nonblank(lines, i)
+    while j < len(lines) and _is_elision(lines[j]):
+        j = _next_nonblank(lines, j)
+    return j
+
+
+def _prev_content(lines: list[_L], i: int) -> int:
+    j = _prev_nonblank(lines, i)
+    while j >= 0 and _is_elision(lines[j]):
+        j = _prev_nonblank(lines, j)
+    return j
+
+
 def _match_attribution(text: str) -> re.Match[str] | None:
     if not text or len(text) > qm.MAX_ATTRIBUTION_CHARS or not ("@" in text and "<" in text or qm.ATTRIBUTION_HINT.search(text)):
         return None
@@ -210,7 +229,7 @@ def _header_block(lines: list[_L], i: int) -> tuple[int, str | None] | None:
     depth = lines[i].depth
     j = i
     separator = bool(qm.ORIGINAL_MESSAGE.match(text) or any(p.match(text) for p in qm.FORWARD_MARKERS))
-    previous = _prev_nonblank(lines, i)
+    previous = _prev_content(lines, i)
     # The first line of a quote the markup opened (an Outlook divider, a blockquote) is at
     # the start of a block whatever header comes first ("Date:" in Hotmail's).
     opens_quote = depth > 0 and (previous < 0 or lines[previous].depth < depth)
@@ -346,11 +365,14 @@ def _mark_headers(lines: list[_L], budget: _Budget) -> None:
             continue
         end, author = found
         d = ln.depth
+        top = i
         prev = _prev_nonblank(lines, i)
         if prev >= 0 and lines[prev].depth == d and re.fullmatch(r"[_-]{5,}", lines[prev].text.strip()):
             # Outlook's rule of underscores above the header block belongs to it.
             lines[prev].kind = "attribution"
-            prev = _prev_nonblank(lines, prev)
+            top = prev
+        # An elision marker above the header ("> [...]") opens no quote region of its own.
+        prev = _prev_content(lines, top)
         region_start = prev < 0 and d > 0 or (prev >= 0 and lines[prev].depth < d)
         target = d if region_start else d + 1
         for k in range(i, end):
@@ -419,16 +441,25 @@ def _mark_attributions(lines: list[_L], budget: _Budget) -> None:
 
 def _accept_attribution(lines: list[_L], start: int, end: int, joined: str, budget: _Budget) -> bool:
     d = lines[end].depth
-    after = _next_nonblank(lines, end)
-    prev = _prev_nonblank(lines, start)
-    if after >= len(lines):
+    first = _next_nonblank(lines, end)
+    if first >= len(lines):
         return False
-    deeper = lines[after].depth > d
-    opens = d > 0 and (prev < 0 or lines[prev].depth < d) and lines[after].depth == d
+    # An elision marker ("[...]", "> [snip]") stands for cut lines, so the quote's depth is
+    # read from the text beyond it; and a cut right under the attribution says the writer
+    # trims with markers: text after it at the attribution's level is the writer's own
+    # answer, not an unmarked quote.
+    after = _next_content(lines, end)
+    elided = after != first
+    after_depth = lines[after].depth if after < len(lines) else d
+    prev = _prev_content(lines, start)
+    deeper = after_depth > d
+    # A cut right under the attribution is the quote it names, so the attribution never
+    # claims its own level then ("> On ..., X wrote:" / ">> [..]" / "> answer").
+    opens = not elided and d > 0 and (prev < 0 or lines[prev].depth < d) and after_depth == d
     # A dated or addressed attribution followed by unmarked text (mobile clients that do
     # not prefix ">"): the rest of this level is the quote.
-    strong = bool(_DIGIT_OR_AT.search(joined)) and lines[after].depth == d
-    if not (deeper or opens or strong):
+    strong = not elided and bool(_DIGIT_OR_AT.search(joined)) and after_depth == d
+    if not (deeper or opens or strong or elided):
         return False
     author = attribution_author(joined)
     target = d if opens and not deeper else d + 1

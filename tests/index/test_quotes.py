@@ -279,3 +279,43 @@ def test_lotus_notes_text_rendering() -> None:
         "To: users@example.org\nDate: 06/29/2015 09:27 PM\nSubject: Re: x\n\nI decided to go.\n"
     )
     assert _plain(text) == Split("OK.", "I decided to go.", (Quote("Howard Pritchard", None, 1, "I decided to go."),))
+
+
+@pytest.mark.parametrize("marker", ["[...]", "[…]", "[snip]", "<snip>", "[..]", "[ ... ]"])
+def test_elision_after_attribution_is_no_evidence_of_deeper_quoting(marker: str) -> None:
+    split = _plain(f"On Mon, Jan 4, 2016 at 10:00 AM, Neil <neil@example.org> wrote:\n{marker}\n"
+                   "> Quoted question?\n\nMy answer.\n")
+    assert split.original_text == f"{marker}\n\nMy answer."
+    assert split.quotes == (Quote("Neil", None, 1, "Quoted question?"),)
+
+
+def test_quoted_elision_opens_no_quote_before_an_attribution() -> None:
+    split = _plain("I agree with this.\n\n> [snip]\n> On Mon, Jan 4, 2016, Neil <neil@example.org> wrote:\n"
+                   "> The hubs need a stable connection before the meeting opens.\n"
+                   "> Each host has to find one of its own.\n")
+    assert split.original_text == "I agree with this."
+    assert [(q.author, q.depth, q.text) for q in split.quotes] == [
+        (None, 1, "[snip]"), ("Neil", 1, "The hubs need a stable connection before the meeting opens.\n"
+                                         "Each host has to find one of its own.")]
+
+
+def test_elision_under_attribution_leaves_the_answer_unquoted() -> None:
+    # Everything quoted was cut: the text under the marker is the writer's, not an unmarked
+    # quote (a dated attribution over plain text would otherwise push it one level down).
+    split = _plain("On Mon, Jan 4, 2016 at 10:00 AM, Neil <neil@example.org> wrote:\n> [..]\n\n"
+                   "Apparently you changed the example.\n\n> [..]\n> Then I pass the address of the host instead.\n\n"
+                   "This would never work.\n")
+    assert split.original_text == "Apparently you changed the example.\n\nThis would never work."
+    assert [(q.author, q.depth, q.text) for q in split.quotes] == [
+        ("Neil", 1, "[..]"), ("Neil", 1, "[..]\nThen I pass the address of the host instead.")]
+
+
+def test_cut_under_a_quoted_attribution_keeps_the_level_for_its_writer() -> None:
+    # "> On ..., Neil wrote:" over "> [snip]": Neil's words were cut; the "> " lines after
+    # the cut are Jane's, so the inner attribution must not claim their level.
+    split = _plain("On Tue, Jan 5, 2016, Jane <jane@example.org> wrote:\n"
+                   "> On Mon, Jan 4, 2016, Neil <neil@example.org> wrote:\n> [snip]\n>\n"
+                   "> The hubs need a stable connection before the meeting opens.\n\nMy answer.\n")
+    assert split.original_text == "My answer."
+    assert [(q.author, q.depth, q.text) for q in split.quotes] == [
+        ("Jane", 1, "[snip]\n\nThe hubs need a stable connection before the meeting opens.")]
