@@ -296,8 +296,8 @@ def _is_console(run: list[list], before: list | None, adjacent: list | None,
     code = prose = 0
     for item in quoted:
         t = item[1].strip()
-        if t.startswith("[[") or "://" in t:
-            continue  # "[[alternative HTML version deleted]]", a link: neither
+        if t.startswith("[[") or "://" in t or qm.ELISION.match(t):
+            continue  # "[[alternative HTML version deleted]]", a link, a "[snip]": neither
         if _CODE.match(t):
             code += 1
         elif _PROSE.match(t) and len(t.split()) >= 4:

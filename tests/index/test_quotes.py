@@ -319,3 +319,12 @@ def test_cut_under_a_quoted_attribution_keeps_the_level_for_its_writer() -> None
     assert split.original_text == "My answer."
     assert [(q.author, q.depth, q.text) for q in split.quotes] == [
         ("Jane", 1, "[snip]\n\nThe hubs need a stable connection before the meeting opens.")]
+
+
+@pytest.mark.parametrize("marker", ["[snip]", "[...]", "<snip>"])
+def test_an_elision_is_no_console_line(marker: str) -> None:
+    # No attribution above: the ">" run is judged on its lines, and a cut marker is neither
+    # code nor prose (it starts with "[", as R's output and JSON do).
+    split = _plain(f"> {marker}\n> Fine by me.\n\nThen we agree.\n")
+    assert split.original_text == "Then we agree."
+    assert [(q.depth, q.text) for q in split.quotes] == [(1, f"{marker}\nFine by me.")]
