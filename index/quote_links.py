@@ -193,6 +193,22 @@ def link_batch(
     author found for a quote block reaches the reply to the reply whatever the order and
     the batches the chain was read in, as one fresh index would give it.
     """
+    try:
+        return _link_passes(pending, order, fetch, stored, authors)
+    finally:
+        # What the passes remembered (quote texts and their probes) is this flush's own:
+        # a long-running `govmail watch` keeps none of it until the next flush.
+        probes.cache_clear()
+        _block_words.cache_clear()
+
+
+def _link_passes(
+    pending: Mapping[str, Message],
+    order: Mapping[str, list[str]],
+    fetch: Fetch,
+    stored: Load | None = None,
+    authors: Authors | None = None,
+) -> dict[str, tuple[Quote, ...]]:
     quotes: dict[str, tuple[Quote, ...]] = {
         mid: m.quotes for mid, m in pending.items() if mid in order}
     first = dict(quotes)
