@@ -29,6 +29,9 @@ SNOWBALL: dict[str, str] = {
 # Languages without a stemmer here (Chinese, Japanese, Korean, undetermined) stem their
 # Latin words as English, the lists' common language.
 FALLBACK = "en"
+# Between a stem's language and its base (``en:cooper``): every stem of a language sorts
+# together in a field's term index, which is how an engine finds a language's few stems.
+TAG_SEPARATOR = ":"
 _CACHE_MAX = 200_000
 
 
@@ -76,7 +79,7 @@ class Stemmers:
                 base = self._stemmer(lang).stemWord(word)
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
-            found = self._cache[key] = f"{lang}:{base}"
+            found = self._cache[key] = f"{lang}{TAG_SEPARATOR}{base}"
         return found
 
     def frequencies(self, found: Iterable[Row], lang: str | None) -> dict[str, int]:
@@ -153,6 +156,6 @@ def query_word(text: str, languages: tuple[str, ...],
     return tokens, tuple(stemmers().stems(found[0].text, languages))
 
 
-__all__ = ["FALLBACK", "SNOWBALL", "Stemmers", "UNDETERMINED", "exceptions", "indexed_stems", "stem_language",
+__all__ = ["FALLBACK", "SNOWBALL", "TAG_SEPARATOR", "Stemmers", "UNDETERMINED", "exceptions", "indexed_stems", "stem_language",
            "query_word",
            "stemmable", "stemmers"]

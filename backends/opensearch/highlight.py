@@ -15,7 +15,7 @@ import heapq
 import re
 from collections import deque
 
-from analysis.stem import stemmable, stemmers
+from analysis.stem import TAG_SEPARATOR, stemmable, stemmers
 from analysis.text import rows
 from core.backend import SnippetParts
 from core.snippets import SNIPPET_CHARS, tidy
@@ -43,7 +43,7 @@ def _tokens(
     words kept, as the Whoosh backend's highlighter reads them."""
     exact = {w for w in words if not _GLOB.search(w)}
     patterns = [re.compile(fnmatch.translate(w)) for w in words if _GLOB.search(w)]
-    heads = {s.partition(":")[2][:3] for s in stems}
+    heads = {s.partition(TAG_SEPARATOR)[2][:3] for s in stems}
     stem = stemmers().stem
     found: list[tuple[str, int, int, bool]] = []
     for token, _pos, start, end, _kind, _stopped in rows(text, keep_stops=True):

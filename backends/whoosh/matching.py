@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
@@ -39,18 +39,23 @@ from whoosh.columns import NumericColumn
 from whoosh.query.spans import Span, bisect_spans
 from whoosh.scoring import BM25F
 
+from analysis.stem import TAG_SEPARATOR
 from backends.whoosh.codec import (
     NO_POSTINGS,
     Postings,
+    prefix_terms,
     read_term,
     term_info,
     term_positions,
 )
 from backends.whoosh.schema import SCHEMA
 from backends.whoosh.segments import SegmentCache, segment_key
+from core.fields import STEMMED
 
 # A tree deeper than this is not a typed query; Whoosh handles it (and recursion is safe).
 _MAX_DEPTH = 32
+_STEM_FIELDS = frozenset(STEMMED.values())
+_TAG_END = TAG_SEPARATOR.encode()
 
 
 def supported(q: wq.Query, depth: int = 0) -> bool:
@@ -79,13 +84,36 @@ def supported(q: wq.Query, depth: int = 0) -> bool:
     return False
 
 
+# A language's stems in one segment's stem sub-field are read as one run of the term index
+# when there are at most this many (the languages of a few messages); more are looked up.
+_SPARSE_TAG_MAX = 256
+
+
 @dataclass(slots=True)
 class SegmentArrays:
-    """What matching keeps of one segment: its size and which documents are live."""
+    """What matching keeps of one segment: its size, which documents are live, and the
+    stems of its sparse languages."""
 
     size: int
     live: np.ndarray
     has_deletions: bool
+    # (stem field, language tag) -> stem bytes -> TermInfo, or None for a dense language.
+    tagged: dict[tuple[str, bytes], dict[bytes, Any] | None] = field(default_factory=dict)
+
+    def tag_terms(self, reader: Any, fieldname: str, tag: bytes) -> dict[bytes, Any] | None:
+        key = (fieldname, tag)
+        if key not in self.tagged:
+            # Two threads may both read a run: the results are equal.
+            self.tagged[key] = prefix_terms(reader, fieldname, tag, _SPARSE_TAG_MAX)
+        return self.tagged[key]
+
+
+def _language_tag(fieldname: str, btext: bytes) -> bytes:
+    """``b"fr:"`` of a stem sub-field's ``fr:gouvern``; b"" for any other term."""
+    if fieldname not in _STEM_FIELDS:
+        return b""
+    end = btext.find(_TAG_END)
+    return btext[: end + 1] if end > 0 else b""
 
 
 def _segment_arrays(reader: Any) -> SegmentArrays:
@@ -334,7 +362,12 @@ class _Evaluation:
                 found = [None] * len(self.view.leaves)
             else:
                 btext = self.schema[q.fieldname].to_bytes(q.text)
-                found = [term_info(r, q.fieldname, btext) for r, _, _ in self.view.leaves]
+                tag = _language_tag(q.fieldname, btext)
+                found = []
+                for reader, _, arrays in self.view.leaves:
+                    sparse = arrays.tag_terms(reader, q.fieldname, tag) if tag else None
+                    found.append(term_info(reader, q.fieldname, btext) if sparse is None
+                                 else sparse.get(btext))
             self._infos[key] = found
         return found
 
@@ -671,3 +704,4 @@ def run(
         scores = keys[best].tolist() if sort == "relevance" else repeat(None)
         top = list(zip(matches[best].tolist(), scores, strict=False))
     return Matched(len(matches), top, matches)
+

@@ -24,7 +24,7 @@ from whoosh import index as windex
 from whoosh import query as wq
 
 from analysis import ANALYSIS_VERSION
-from analysis.stem import stemmable, stemmers
+from analysis.stem import TAG_SEPARATOR, stemmable, stemmers
 from backends.whoosh import matching, patches
 from backends.whoosh.columns import FacetCounter
 from backends.whoosh.schema import analysis_version
@@ -118,7 +118,7 @@ class _StemMarking:
         self._analyzer = analyzer
         self._stems = stems
         self._lang = lang
-        self._heads = {s.partition(":")[2][:3] for s in stems}
+        self._heads = {s.partition(TAG_SEPARATOR)[2][:3] for s in stems}
 
     def __call__(self, text: str, **options: Any) -> Iterator[Any]:
         stem = stemmers().stem

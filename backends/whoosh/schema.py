@@ -8,7 +8,7 @@ Porter stems), kept because indexes built with it pickle it and must still open 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from whoosh import fields, formats
@@ -217,6 +217,19 @@ def language_tagged(lang: str | None, text: str) -> str:
     return f"{_TAG}{lang or ''}{_TAG}{text}"
 
 
+def with_stems(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A document with its stem sub-fields, each text in the language of its message: what
+    every writer of an index of the current analysis adds (matching relies on a word's
+    stems being there wherever its exact form is)."""
+    found = dict(document)
+    lang = document.get("lang")
+    for name, sub in STEMMED.items():
+        value = document.get(name)
+        if value:
+            found[sub] = language_tagged(lang, value)
+    return found
+
+
 class StemAnalyzer(Analyzer):
     """Language-tagged stems of a ``language_tagged`` value (untagged: the fallback stemmer)."""
 
@@ -314,7 +327,7 @@ class AnalysedText(fields.TEXT):
 
 __all__ = ["EXACT_ANALYZER", "SCHEMA", "STEM_ANALYZER", "STOP_WORDS", "TEXT_ANALYZER",
            "AnalysedText", "ExactAnalyzer", "StemAnalyzer", "TextAnalyzer", "analysis_version", "build_schema",
-           "index_codec", "language_tagged"]
+           "index_codec", "language_tagged", "with_stems"]
 
 
 def whoosh_field(field: Field, legacy: bool = False) -> fields.FieldType:

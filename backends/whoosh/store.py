@@ -33,10 +33,9 @@ from backends.whoosh.schema import (
     analysis_version,
     build_schema,
     index_codec,
-    language_tagged,
+    with_stems,
 )
 from core.errors import IndexFormatError, WriterFailed
-from core.fields import STEMMED
 
 log = logging.getLogger(__name__)
 
@@ -365,14 +364,7 @@ class WhooshWriter:
 
     def _whoosh_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """The document with its stem sub-fields: each text in the language of the message."""
-        found = dict(document)
-        if self._store.stemmed:
-            lang = document.get("lang")
-            for name, sub in STEMMED.items():
-                value = document.get(name)
-                if value:
-                    found[sub] = language_tagged(lang, value)
-        return found
+        return with_stems(document) if self._store.stemmed else dict(document)
 
     def add(self, document: Mapping[str, Any]) -> None:
         self._writer.add_document(**self._whoosh_document(document))

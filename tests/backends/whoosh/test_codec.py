@@ -28,7 +28,7 @@ from backends.whoosh.codec import (
     read_postings,
     term_postings,
 )
-from backends.whoosh.schema import EXACT_ANALYZER, SCHEMA
+from backends.whoosh.schema import EXACT_ANALYZER, SCHEMA, with_stems
 from index.document import to_document
 from tests.search.sampled import identity, sample_messages
 
@@ -52,7 +52,7 @@ def _both(tmp_path: Path, schema: fields.Schema, documents: list[dict[str, Any]]
         ix = windex.create_in(str(directory), schema)
         writer = ix.writer(codec=kind) if kind else ix.writer()
         for document in documents:
-            writer.add_document(**document)
+            writer.add_document(**with_stems(document))
         writer.commit()
         readers.append(ix.reader())
     return readers
@@ -188,7 +188,7 @@ def test_a_merge_of_whoosh3_and_govmail_segments_reads_the_same(tmp_path: Path) 
     for part, codec in ((documents[:150], None), (documents[150:], GovCodec())):
         writer = ix.writer(codec=codec) if codec else ix.writer()
         for document in part:
-            writer.add_document(**document)
+            writer.add_document(**with_stems(document))
         writer.commit(merge=False)
     before = ix.reader()
     assert len(before.leaf_readers()) == 2

@@ -36,7 +36,7 @@ from backends.whoosh.codec import (
     term_info,
     term_positions,
 )
-from backends.whoosh.schema import SCHEMA
+from backends.whoosh.schema import SCHEMA, with_stems
 from core.config import Settings
 from core.errors import IndexFormatError
 from index.document import to_document
@@ -57,7 +57,7 @@ def _write(ix: Any, documents: list[dict[str, Any]], layout: int | None, **commi
     codec = _codec(layout)
     writer = ix.writer(codec=codec) if codec else ix.writer()
     for document in documents:
-        writer.add_document(**document)
+        writer.add_document(**with_stems(document))
     writer.commit(**commit)
 
 
