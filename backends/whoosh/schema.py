@@ -219,8 +219,8 @@ def language_tagged(lang: str | None, text: str) -> str:
 
 def with_stems(document: Mapping[str, Any]) -> dict[str, Any]:
     """A document with its stem sub-fields, each text in the language of its message: what
-    every writer of an index of the current analysis adds (matching relies on a word's
-    stems being there wherever its exact form is)."""
+    every writer of an index of the current analysis adds (without them a word finds only
+    its exact form, and a test index would never exercise the stems)."""
     found = dict(document)
     lang = document.get("lang")
     for name, sub in STEMMED.items():
