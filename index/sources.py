@@ -2,8 +2,9 @@
 
 Owns format sniffing by content (never by extension), mbox / gzip mbox / pipermail splitting on
 plausible ``From `` lines with byte offsets, Maildir walking (``:2,`` and ``;2,`` flags, nested
-folders), single messages, bare bodies and archive HTML pages (a message page is one message;
-an index page is reported, see :mod:`index.archive_pages`). Does not decode anything: bytes leave as read
+folders), LISTSERV notebook logs (messages between rows of 73 ``=``), single messages, bare
+bodies and archive HTML pages (a message page is one message; an index page is reported,
+see :mod:`index.archive_pages`). Does not decode anything: bytes leave as read
 (except mboxrd ``>From `` unescaping, which is part of the container format).
 """
 
@@ -35,6 +36,10 @@ _STRICT_FROM_LINE = re.compile(
 _PIPERMAIL_SENDER = re.compile(rb"^\S+ (?:at|@ending from|@end\|ng \|rom) \S+$", re.IGNORECASE)
 _MBOXRD = re.compile(rb"^>(>*From )")
 _MMDF = b"\x01\x01\x01\x01"
+# LISTSERV's notebook logs (LIST.LOGyymm[A-E]): each message follows a row of 73 "=", its
+# header block first. A row in a body is no separator unless a header line follows it.
+_LISTSERV_ROW = b"=" * 73
+_LISTSERV_NAME = re.compile(r"^(?P<list>.+)\.LOG\d{4}[A-Z]?$", re.IGNORECASE)
 _HEADER = re.compile(rb"^[!-9;-~]+:[ \t]?")
 _PIPERMAIL_NAME = re.compile(
     r"^(?:(?P<list>.+?)[-_.])?\d{4}-(?:January|February|March|April|May|June|July|August|"
@@ -69,7 +74,7 @@ def is_maildir(path: Path) -> bool:
 
 def sniff(path: str | Path) -> str:
     """The format of a path by its content: "maildir", "folder", "mbox", "mbox.gz",
-    "pipermail", "pipermail.gz", "mmdf", "eml", "hypermail", "pipermail-html",
+    "pipermail", "pipermail.gz", "mmdf", "listserv", "eml", "hypermail", "pipermail-html",
     "archive-index", "body", "empty" or "binary"."""
     path = Path(path)
     if path.is_dir():
@@ -85,7 +90,10 @@ def sniff(path: str | Path) -> str:
             return "archive-index" if page == "index" else page
     if stripped.startswith(_MMDF):
         return "mmdf"
-    first = stripped.split(b"\n", 1)[0].rstrip(b"\r")
+    first, _, rest = stripped.partition(b"\n")
+    first = first.rstrip(b"\r")
+    if first == _LISTSERV_ROW and _HEADER.match(rest):
+        return "listserv"
     found = FROM_LINE.match(first)
     if found:
         kind = "pipermail" if _PIPERMAIL_SENDER.match(found.group("sender")) else "mbox"
@@ -215,6 +223,49 @@ def _iter_mmdf(path: Path, list_hint: str | None) -> Iterator[RawMessage | Rejec
                          list_hint)
 
 
+def listserv_list(path: Path) -> str:
+    """List name of a LISTSERV notebook log, ``3GPP_TSG_SA_WG2.LOG1305E``, or the folder."""
+    found = _LISTSERV_NAME.match(path.name)
+    return found.group("list") if found else path.parent.name
+
+
+def _iter_listserv(path: Path, list_hint: str | None,
+                   max_bytes: int | None) -> Iterator[RawMessage | Rejection]:
+    list_hint = list_hint or listserv_list(path)
+
+    def emit(start: int, lines: list[bytes]) -> RawMessage | Rejection:
+        ref = SourceRef(str(path), str(start))
+        size = sum(map(len, lines))
+        if max_bytes is not None and size > max_bytes:
+            return Rejection(ref, "limits",
+                             f"message of {size} bytes exceeds max_message_bytes ({max_bytes})")
+        return RawMessage(ref, b"".join(lines), "mbox", None, list_hint)
+
+    offset = 0
+    start: int | None = None
+    lines: list[bytes] = []
+    row_pending: bytes | None = None  # a row of "=", separator only if a header follows
+    with _open(path) as handle:
+        for line in handle:
+            if row_pending is not None:
+                if _HEADER.match(line):
+                    if start is not None and b"".join(lines).strip():
+                        yield emit(start, lines)
+                    start, lines = offset, []
+                else:
+                    lines.append(row_pending)
+                row_pending = None
+            if line.rstrip(b"\r\n") == _LISTSERV_ROW:
+                row_pending = line
+            elif start is not None:
+                lines.append(line)
+            offset += len(line)
+    if row_pending is not None and start is not None:
+        lines.append(row_pending)
+    if start is not None and b"".join(lines).strip():
+        yield emit(start, lines)
+
+
 def _read_single(path: Path, fmt: str, key: str, ref_path: Path, list_hint: str | None,
                  max_bytes: int | None) -> RawMessage | Rejection:
     ref = SourceRef(str(ref_path), key)
@@ -255,6 +306,8 @@ def _iter_file(path: Path, list_hint: str | None,
         yield Rejection(SourceRef(str(path)), "source", archive_pages.INDEX_REASON)
     elif fmt == "mmdf":
         yield from _iter_mmdf(path, list_hint)
+    elif fmt == "listserv":
+        yield from _iter_listserv(path, list_hint, max_bytes)
     elif fmt == "empty":
         yield Rejection(SourceRef(str(path)), "source", "empty file")
     elif fmt == "binary":

@@ -82,3 +82,37 @@ def test_every_mbox_and_pipermail_file_splits_as_counted(shared_corpora: Path) -
             assert not any(is_separator(line) for line in body_lines), raw.source
     print(f"\n{len(containers)} files, {total} messages counted independently")
     assert wrong == []
+
+
+def _is_header_line(line: str) -> bool:
+    name, colon, _ = line.partition(":")
+    return bool(colon and name) and all(33 <= ord(c) <= 126 for c in name)
+
+
+def _listserv_separators(lines: list[str]) -> int:
+    return sum(1 for row, after in zip(lines, lines[1:], strict=False)
+               if row == "=" * 73 and _is_header_line(after))
+
+
+def listserv_count(path: Path) -> int:
+    """Messages of a LISTSERV notebook log, counted apart from index.sources: every line of
+    exactly 73 "=" whose next line is a header (a name of printable ASCII, then a colon),
+    found with str methods on the decoded lines."""
+    return _listserv_separators(path.read_bytes().decode("latin-1").splitlines())
+
+
+@pytest.mark.corpora
+def test_every_listserv_log_splits_as_counted(shared_corpora: Path) -> None:
+    logs = [p for p in sorted(shared_corpora.rglob("*")) if p.is_file() and sniff(p) == "listserv"]
+    assert len(logs) >= 20  # the 3GPP notebooks of bigbang-testdata
+    total = 0
+    for path in logs:
+        raws = [i for i in iter_raw(path) if isinstance(i, RawMessage)]
+        expected = listserv_count(path)
+        total += expected
+        assert len(raws) == expected, path
+        # No message holds the start of another.
+        for raw in raws:
+            assert _listserv_separators(raw.data.decode("latin-1").splitlines()) == 0, raw.source
+    # The corpora's README counts 82 LISTSERV messages in its 24 logs.
+    assert total == 82
